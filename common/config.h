@@ -1,0 +1,67 @@
+/*
+ * Configuration: one YAML tree parsed once (libyaml) into an immutable
+ * struct mo_config.  Keys are "section.key" where section is the top-level
+ * mapping (node, cluster, broker, ...) and key is the Kafka property name
+ * inside it (broker: { num.partitions: 3 } is "broker.num.partitions").
+ * Errors name file:line and key, e.g.
+ *   etc/moldau.yaml:12: broker.num.partitions: must be 1..100000 (got 0)
+ */
+#ifndef MO_CONFIG_H
+#define MO_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mo_strlist {
+	char	**v;
+	size_t	  n;
+};
+
+struct mo_config {
+	/* node */
+	int32_t			node_id;		/* node.id */
+	char			*data_dir;		/* node.data_dir */
+	char			*run_dir;		/* node.run_dir */
+	struct mo_strlist	roles;			/* node.roles */
+	char			*log_level;		/* node.log_level */
+	/* cluster */
+	struct mo_strlist	controllers;		/* cluster.controllers */
+	char			*cluster_id;		/* cluster.id */
+	/* broker (Kafka property names) */
+	struct mo_strlist	listeners;		/* broker.listeners */
+	struct mo_strlist	advertised_listeners;	/* broker.advertised.listeners */
+	int32_t			num_partitions;		/* broker.num.partitions */
+	int32_t			default_replication_factor;
+	bool			auto_create_topics_enable;
+	bool			delete_topic_enable;
+	int32_t			socket_request_max_bytes;
+	int32_t			message_max_bytes;
+	int64_t			log_retention_hours;
+	int64_t			log_retention_minutes;	/* -1 unset */
+	int64_t			log_retention_ms;	/* -1 unset */
+	int64_t			log_retention_bytes;
+	int64_t			log_segment_bytes;
+	int64_t			log_segment_ms;		/* log.roll.ms, -1 unset */
+	int64_t			log_flush_interval_messages;
+	int64_t			log_flush_interval_ms;	/* -1 unset */
+	char			*log_message_timestamp_type; /* CreateTime */
+	char			*compression_type;	/* producer */
+	int32_t			num_io_threads;
+	int32_t			offsets_topic_num_partitions;
+	int32_t			group_initial_rebalance_delay_ms;
+};
+
+/*
+ * Load path (NULL: the embedded defaults only), then apply each "key=value"
+ * of sets in order.  On error returns -1 and *errs holds every error found,
+ * one per line (caller frees); on success *out is the config.
+ */
+int	config_load(const char *path, char *const *sets, size_t nsets,
+	    struct mo_config **out, char **errs);
+void	config_free(struct mo_config *);
+/* Parse YAML from memory (name is used in error messages); for fuzzing. */
+int	config_load_mem(const char *name, const char *buf, size_t len,
+	    struct mo_config **out, char **errs);
+
+#endif
