@@ -50,12 +50,19 @@ struct mo_config {
 	int32_t			num_io_threads;
 	int32_t			offsets_topic_num_partitions;
 	int32_t			group_initial_rebalance_delay_ms;
+	/* connect, streams, metrics */
+	char			*connect_rest;		/* connect.rest */
+	char			*connect_connectors_dir; /* connect.connectors_dir */
+	char			*streams_topologies_dir; /* streams.topologies_dir */
+	char			*metrics_listen;	/* metrics.listen */
 };
 
 /*
  * Load path (NULL: the embedded defaults only), then apply each "key=value"
- * of sets in order.  On error returns -1 and *errs holds every error found,
- * one per line (caller frees); on success *out is the config.
+ * of sets in order.  On error returns -1, *out is NULL and *errs holds every
+ * error found, one per line, each ending in a newline (caller frees); on
+ * success returns 0, *out is the config and *errs is NULL.  Every string
+ * field of a loaded config is non-NULL (possibly "").
  */
 int	config_load(const char *path, char *const *sets, size_t nsets,
 	    struct mo_config **out, char **errs);

@@ -22,7 +22,7 @@ static inline void
 rd_init(struct rd *r, const void *p, size_t len)
 {
 	r->p = p;
-	r->end = r->p + len;
+	r->end = len == 0 ? r->p : r->p + len;	/* NULL + 0 is undefined */
 	r->err = 0;
 }
 

@@ -1,0 +1,146 @@
+/*
+ * Request dispatch: the table of supported APIs and version ranges (which
+ * also answers ApiVersions), request decoding, and ApiVersions itself.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker.h"
+#include "kerr.h"
+#include "kproto_gen.h"
+#include "log.h"
+
+/*
+ * Version ranges: those Kafka 3.7 advertises, except the pre-0.11 message
+ * formats (Produce from v3, Fetch from v4) and ListOffsets v0.
+ */
+static const struct api_entry api_table[] = {
+	[KP_API_PRODUCE] = { 3, 10, api_produce },
+	[KP_API_FETCH] = { 4, 16, api_fetch },
+	[KP_API_LIST_OFFSETS] = { 1, 8, api_list_offsets },
+	[KP_API_METADATA] = { 0, 12, api_metadata },
+	[KP_API_API_VERSIONS] = { 0, 3, api_api_versions },
+	[KP_API_CREATE_TOPICS] = { 2, 7, api_create_topics },
+	[KP_API_DELETE_TOPICS] = { 1, 6, api_delete_topics },
+	[KP_API_OFFSET_COMMIT] = { 0, 9, api_offset_commit },
+	[KP_API_OFFSET_FETCH] = { 0, 9, api_offset_fetch },
+	[KP_API_FIND_COORDINATOR] = { 0, 4, api_find_coordinator },
+	[KP_API_JOIN_GROUP] = { 0, 9, api_join_group },
+	[KP_API_HEARTBEAT] = { 0, 4, api_heartbeat },
+	[KP_API_LEAVE_GROUP] = { 0, 5, api_leave_group },
+	[KP_API_SYNC_GROUP] = { 0, 5, api_sync_group },
+	[KP_API_DESCRIBE_GROUPS] = { 0, 5, api_describe_groups },
+	[KP_API_LIST_GROUPS] = { 0, 4, api_list_groups },
+	[KP_API_DELETE_GROUPS] = { 0, 2, api_delete_groups },
+	[KP_API_OFFSET_DELETE] = { 0, 0, api_offset_delete },
+	[KP_API_DELETE_RECORDS] = { 0, 2, api_delete_records },
+	[KP_API_DESCRIBE_CONFIGS] = { 0, 4, api_describe_configs },
+	[KP_API_ALTER_CONFIGS] = { 0, 2, api_alter_configs },
+	[KP_API_DESCRIBE_LOG_DIRS] = { 0, 4, api_describe_log_dirs },
+	[KP_API_CREATE_PARTITIONS] = { 0, 3, api_create_partitions },
+	[KP_API_INCREMENTAL_ALTER_CONFIGS] = { 0, 1,
+	    api_incremental_alter_configs },
+	[KP_API_DESCRIBE_CLUSTER] = { 0, 1, api_describe_cluster },
+};
+
+#define API_TABLE_LEN	(sizeof(api_table) / sizeof(api_table[0]))
+
+int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const struct api_entry *
+api_lookup(int16_t key)
+{
+	if (key < 0 || (size_t)key >= API_TABLE_LEN ||
+	    api_table[key].fn == NULL)
+		return NULL;
+	return &api_table[key];
+}
+
+static void
+api_versions_fill(struct req *r, struct kp_api_versions_response *resp)
+{
+	size_t n = 0;
+
+	resp->api_keys.v = kp_arena_alloc(&r->arena,
+	    API_TABLE_LEN * sizeof(*resp->api_keys.v));
+	for (size_t k = 0; k < API_TABLE_LEN; k++) {
+		if (api_table[k].fn == NULL)
+			continue;
+		resp->api_keys.v[n].api_key = (int16_t)k;
+		resp->api_keys.v[n].min_version = api_table[k].vmin;
+		resp->api_keys.v[n].max_version = api_table[k].vmax;
+		n++;
+	}
+	resp->api_keys.n = (int32_t)n;
+}
+
+void
+api_api_versions(struct broker *b, struct req *r)
+{
+	struct kp_api_versions_response resp;
+
+	(void)b;
+	kp_init(&kp_api_versions_response_desc, &resp);
+	resp.error_code = KERR_NONE;
+	api_versions_fill(r, &resp);
+	req_respond(r, &kp_api_versions_response_desc, &resp);
+}
+
+/*
+ * An ApiVersions request of a version we do not know: answer in v0 with
+ * UNSUPPORTED_VERSION and our ranges, so the client can pick one.
+ */
+void
+api_unsupported_version(struct broker *b, struct req *r)
+{
+	struct kp_api_versions_response resp;
+
+	(void)b;
+	kp_init(&kp_api_versions_response_desc, &resp);
+	resp.error_code = KERR_UNSUPPORTED_VERSION;
+	api_versions_fill(r, &resp);
+	r->hdr.api_version = 0;
+	r->resp_hdr_version = 0;
+	req_respond(r, &kp_api_versions_response_desc, &resp);
+}
+
+void
+api_dispatch(struct broker *b, struct req *r)
+{
+	const struct api_entry *e = api_lookup(r->hdr.api_key);
+	const struct kp_msg *m = kp_msg_get(r->hdr.api_key);
+	int16_t ver = r->hdr.api_version;
+
+	if (e == NULL || m == NULL) {
+		req_close_conn(r, "unsupported API key");
+		return;
+	}
+	if (ver < e->vmin || ver > e->vmax) {
+		if (r->hdr.api_key == KP_API_API_VERSIONS) {
+			api_unsupported_version(b, r);
+			return;
+		}
+		log_warnx("broker: conn: %s v%d is not supported (%d..%d)",
+		    m->name, ver, e->vmin, e->vmax);
+		req_close_conn(r, "unsupported API version");
+		return;
+	}
+	r->resp_hdr_version = kp_resp_hdr_version(r->hdr.api_key, ver);
+	r->msg = kp_arena_alloc(&r->arena, m->req->size);
+	if (kp_decode(&r->body, m->req, ver, kp_flexible(m, ver), r->msg,
+	    &r->arena) != 0) {
+		log_warnx("broker: %s v%d: malformed request: %s", m->name, ver,
+		    mo_strerror(r->body.err));
+		req_close_conn(r, "malformed request");
+		return;
+	}
+	e->fn(b, r);
+}

@@ -1,0 +1,349 @@
+/*
+ * Fetch (with long polling) and ListOffsets.
+ *
+ * A Fetch that finds fewer than min_bytes waits on the broker's list until
+ * an append wakes it (fetch_wake, coalesced into one event per loop pass)
+ * or its max_wait timer fires; then it is answered from the logs as they
+ * are at that moment.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "broker.h"
+#include "compress.h"
+#include "kerr.h"
+#include "kproto_gen.h"
+#include "log.h"
+
+typedef struct kp_fetch_request_fetch_topic fetch_topic;
+typedef struct kp_fetch_response_fetchable_topic_response fetch_topic_resp;
+typedef struct kp_fetch_response_partition_data fetch_part_resp;
+
+static struct topic *
+fetch_topic_lookup(struct broker *b, struct req *r, const fetch_topic *ft)
+{
+	if (r->hdr.api_version >= 13)
+		return topics_find_id(&b->topics, &ft->topic_id);
+	return topics_find(&b->topics, ft->topic.p, (size_t)ft->topic.len);
+}
+
+/* Bytes a fetch would find now (for fetch.min.bytes), or -1 on an error. */
+static int64_t
+fetch_available(struct broker *b, struct req *r)
+{
+	struct kp_fetch_request *req = r->msg;
+	int64_t total = 0;
+
+	for (int32_t i = 0; i < req->topics.n; i++) {
+		const fetch_topic *ft = &req->topics.v[i];
+		struct topic *t = fetch_topic_lookup(b, r, ft);
+
+		if (t == NULL)
+			return -1;
+		for (int32_t j = 0; j < ft->partitions.n; j++) {
+			struct partition *p = topic_partition(t,
+			    ft->partitions.v[j].partition);
+			int64_t off = ft->partitions.v[j].fetch_offset;
+
+			if (p == NULL || off < p->log->log_start ||
+			    off > p->log->log_end)
+				return -1;
+			total += (int64_t)plog_bytes_after(p->log, off);
+		}
+	}
+	return total;
+}
+
+static void
+fetch_partition(struct req *r, struct topic *t,
+    const struct kp_fetch_request_fetch_partition *fp, fetch_part_resp *pr,
+    size_t *budget, bool *first)
+{
+	struct partition *p;
+	size_t limit, len;
+	uint64_t pos;
+	uint8_t *buf;
+
+	pr->partition_index = fp->partition;
+	pr->aborted_transactions.n = -1;
+	pr->preferred_read_replica = -1;
+	if (t == NULL || (p = topic_partition(t, fp->partition)) == NULL) {
+		pr->error_code = r->hdr.api_version >= 13 && t == NULL ?
+		    KERR_UNKNOWN_TOPIC_ID : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		pr->high_watermark = -1;
+		return;
+	}
+	pr->high_watermark = p->log->log_end;
+	pr->last_stable_offset = p->log->log_end;
+	pr->log_start_offset = p->log->log_start;
+	if (fp->fetch_offset < p->log->log_start ||
+	    fp->fetch_offset > p->log->log_end) {
+		pr->error_code = KERR_OFFSET_OUT_OF_RANGE;
+		return;
+	}
+	pr->error_code = KERR_NONE;
+	limit = fp->partition_max_bytes > 0 ?
+	    (size_t)fp->partition_max_bytes : 0;
+	if (limit > *budget)
+		limit = *budget;
+	plog_span(p->log, fp->fetch_offset, limit, *first, &pos, &len);
+	if (len == 0)
+		return;
+	buf = kp_arena_alloc(&r->arena, len);
+	if (plog_pread(p->log, pos, buf, len) != 0) {
+		pr->error_code = KERR_KAFKA_STORAGE_ERROR;
+		return;
+	}
+	pr->records.p = buf;
+	pr->records.len = (int32_t)len;
+	*budget = len >= *budget ? 0 : *budget - len;
+	*first = false;
+}
+
+static void
+fetch_respond(struct broker *b, struct req *r)
+{
+	struct kp_fetch_request *req = r->msg;
+	struct kp_fetch_response resp;
+	fetch_topic_resp *tr;
+	size_t budget = req->max_bytes > 0 ? (size_t)req->max_bytes : 0;
+	bool first = true;
+	int32_t nt = req->topics.n > 0 ? req->topics.n : 0;
+
+	kp_init(&kp_fetch_response_desc, &resp);
+	resp.session_id = 0;
+	tr = kp_arena_alloc(&r->arena, (size_t)(nt ? nt : 1) * sizeof(*tr));
+	for (int32_t i = 0; i < nt; i++) {
+		const fetch_topic *ft = &req->topics.v[i];
+		struct topic *t = fetch_topic_lookup(b, r, ft);
+		int32_t np = ft->partitions.n > 0 ? ft->partitions.n : 0;
+		fetch_part_resp *pr;
+
+		kp_init(&kp_fetch_response_fetchable_topic_response_desc,
+		    &tr[i]);
+		tr[i].topic = ft->topic;
+		tr[i].topic_id = ft->topic_id;
+		pr = kp_arena_alloc(&r->arena,
+		    (size_t)(np ? np : 1) * sizeof(*pr));
+		for (int32_t j = 0; j < np; j++) {
+			kp_init(&kp_fetch_response_partition_data_desc, &pr[j]);
+			fetch_partition(r, t, &ft->partitions.v[j], &pr[j],
+			    &budget, &first);
+		}
+		tr[i].partitions.v = pr;
+		tr[i].partitions.n = np;
+	}
+	resp.responses.v = tr;
+	resp.responses.n = nt;
+	req_respond(r, &kp_fetch_response_desc, &resp);
+}
+
+static void
+fetch_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct req *r = arg;
+
+	(void)fd;
+	(void)what;
+	fetch_cancel(r);
+	fetch_respond(r->broker, r);
+}
+
+void
+fetch_cancel(struct req *r)
+{
+	if (!r->waiting)
+		return;
+	TAILQ_REMOVE(&r->broker->waiting, r, wentry);
+	r->waiting = false;
+	if (r->timer != NULL)
+		evtimer_del(r->timer);
+}
+
+static void
+fetch_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+	struct req *r, *next;
+
+	(void)fd;
+	(void)what;
+	for (r = TAILQ_FIRST(&b->waiting); r != NULL; r = next) {
+		struct kp_fetch_request *req = r->msg;
+		int64_t avail;
+
+		next = TAILQ_NEXT(r, wentry);
+		avail = fetch_available(b, r);
+		if (avail < 0 || avail >= req->min_bytes) {
+			fetch_cancel(r);
+			fetch_respond(b, r);
+		}
+	}
+}
+
+void
+fetch_wake(struct broker *b)
+{
+	if (TAILQ_EMPTY(&b->waiting))
+		return;
+	if (b->wake == NULL)
+		b->wake = event_new(b->base, -1, 0, fetch_wake_cb, b);
+	event_active(b->wake, 0, 0);
+}
+
+void
+api_fetch(struct broker *b, struct req *r)
+{
+	struct kp_fetch_request *req = r->msg;
+	int64_t avail = fetch_available(b, r);
+	struct timeval tv;
+
+	if (req->max_wait_ms <= 0 || avail < 0 || avail >= req->min_bytes) {
+		fetch_respond(b, r);
+		return;
+	}
+	if (r->timer == NULL)
+		r->timer = evtimer_new(b->base, fetch_timeout_cb, r);
+	tv.tv_sec = req->max_wait_ms / 1000;
+	tv.tv_usec = (req->max_wait_ms % 1000) * 1000;
+	evtimer_add(r->timer, &tv);
+	r->waiting = true;
+	r->cancel = fetch_cancel;
+	TAILQ_INSERT_TAIL(&b->waiting, r, wentry);
+}
+
+/*
+ * The exact offset of the first record with timestamp >= ts in the batch
+ * (or, when want_max, of the record with the largest timestamp).
+ */
+static int
+batch_find_time(const uint8_t *p, size_t len, int64_t ts, bool want_max,
+    int64_t *offset, int64_t *timestamp)
+{
+	struct batch_info info;
+	struct wbuf plain = { 0 };
+	struct record rec;
+	struct rd rr;
+	int rc;
+
+	if ((rc = batch_header_parse(p, len, &info)) != 0)
+		return rc;
+	if ((info.attributes & 0x07) != 0) {
+		rc = compress_decode(info.attributes & 0x07,
+		    p + BATCH_HEADER_SIZE, len - BATCH_HEADER_SIZE,
+		    64u * 1024 * 1024, &plain);
+		if (rc != 0) {
+			wbuf_clear(&plain);
+			return rc;
+		}
+		rd_init(&rr, plain.data, plain.len);
+	} else
+		rd_init(&rr, p + BATCH_HEADER_SIZE, len - BATCH_HEADER_SIZE);
+	*offset = -1;
+	*timestamp = -1;
+	for (int32_t i = 0; i < info.record_count; i++) {
+		int64_t rts;
+
+		if (batch_records_next(&rr, &rec) != 0)
+			break;
+		rts = (info.attributes & 0x08) ? info.max_timestamp :
+		    info.base_timestamp + rec.timestamp_delta;
+		if (want_max ? rts > *timestamp || *offset < 0 : rts >= ts) {
+			*offset = info.base_offset + rec.offset_delta;
+			*timestamp = rts;
+			if (!want_max)
+				break;
+		}
+	}
+	wbuf_clear(&plain);
+	return 0;
+}
+
+static int16_t
+list_offset_time(struct req *r, struct plog *pl, int64_t ts,
+    struct kp_list_offsets_response_list_offsets_partition_response *pr)
+{
+	bool want_max = ts == -3;
+	size_t i;
+	uint8_t *buf;
+
+	if (want_max) {
+		if (pl->nbatches == 0)
+			return KERR_NONE;
+		i = 0;
+		for (size_t k = 1; k < pl->nbatches; k++)
+			if (pl->batches[k].max_timestamp >
+			    pl->batches[i].max_timestamp)
+				i = k;
+	} else {
+		i = plog_find_time(pl, ts);
+		if (i >= pl->nbatches)
+			return KERR_NONE;	/* offset -1: none that late */
+	}
+	buf = kp_arena_alloc(&r->arena, pl->batches[i].size);
+	if (plog_pread(pl, pl->batches[i].pos, buf, pl->batches[i].size) != 0)
+		return KERR_KAFKA_STORAGE_ERROR;
+	if (batch_find_time(buf, pl->batches[i].size, ts, want_max,
+	    &pr->offset, &pr->timestamp) != 0)
+		return KERR_CORRUPT_MESSAGE;
+	pr->leader_epoch = 0;
+	return KERR_NONE;
+}
+
+void
+api_list_offsets(struct broker *b, struct req *r)
+{
+	typedef struct kp_list_offsets_response_list_offsets_topic_response
+	    lo_topic_resp;
+	typedef struct kp_list_offsets_response_list_offsets_partition_response
+	    lo_part_resp;
+	struct kp_list_offsets_request *req = r->msg;
+	struct kp_list_offsets_response resp;
+	int32_t nt = req->topics.n > 0 ? req->topics.n : 0;
+	lo_topic_resp *tr;
+
+	kp_init(&kp_list_offsets_response_desc, &resp);
+	tr = kp_arena_alloc(&r->arena, (size_t)(nt ? nt : 1) * sizeof(*tr));
+	for (int32_t i = 0; i < nt; i++) {
+		struct topic *t = topics_find(&b->topics,
+		    req->topics.v[i].name.p, (size_t)req->topics.v[i].name.len);
+		int32_t np = req->topics.v[i].partitions.n;
+		lo_part_resp *pr;
+
+		np = np > 0 ? np : 0;
+		kp_init(&kp_list_offsets_response_list_offsets_topic_response_desc,
+		    &tr[i]);
+		tr[i].name = req->topics.v[i].name;
+		pr = kp_arena_alloc(&r->arena,
+		    (size_t)(np ? np : 1) * sizeof(*pr));
+		for (int32_t j = 0; j < np; j++) {
+			const struct kp_list_offsets_request_list_offsets_partition
+			    *rp = &req->topics.v[i].partitions.v[j];
+			struct partition *p = t == NULL ? NULL :
+			    topic_partition(t, rp->partition_index);
+
+			kp_init(&kp_list_offsets_response_list_offsets_partition_response_desc,
+			    &pr[j]);
+			pr[j].partition_index = rp->partition_index;
+			if (p == NULL) {
+				pr[j].error_code =
+				    KERR_UNKNOWN_TOPIC_OR_PARTITION;
+				continue;
+			}
+			pr[j].leader_epoch = 0;
+			if (rp->timestamp == -1)
+				pr[j].offset = p->log->log_end;
+			else if (rp->timestamp == -2)
+				pr[j].offset = p->log->log_start;
+			else
+				pr[j].error_code = list_offset_time(r, p->log,
+				    rp->timestamp, &pr[j]);
+		}
+		tr[i].partitions.v = pr;
+		tr[i].partitions.n = np;
+	}
+	resp.topics.v = tr;
+	resp.topics.n = nt;
+	req_respond(r, &kp_list_offsets_response_desc, &resp);
+}

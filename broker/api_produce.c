@@ -1,0 +1,183 @@
+/*
+ * Produce: validate each partition's batches (CRC, structure, size),
+ * assign offsets in place, append to the partition log.  The request frame
+ * is the only copy of the records in user space.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "broker.h"
+#include "kerr.h"
+#include "kproto_gen.h"
+#include "log.h"
+
+#define PRODUCE_MAX_BATCHES	4096
+
+struct produce_ctx {
+	struct broker	*b;
+	struct req	*r;
+	bool		 log_append_time;
+	int64_t		 now;
+	bool		 appended;
+};
+
+static int16_t
+produce_err(int rc)
+{
+	switch (rc) {
+	case MO_ETOOBIG:
+		return KERR_MESSAGE_TOO_LARGE;
+	case MO_ECRC:
+	default:
+		return KERR_CORRUPT_MESSAGE;
+	}
+}
+
+static void
+produce_partition(struct produce_ctx *x, struct topic *t,
+    const struct kp_produce_request_partition_produce_data *pd,
+    struct kp_produce_response_partition_produce_response *pr)
+{
+	struct partition *part = topic_partition(t, pd->index);
+	struct broker *b = x->b;
+	struct req *r = x->r;
+	int64_t *base, *last, *maxts;
+	uint32_t *sizes;
+	struct batch_info info;
+	uint8_t *p;
+	size_t len, pos = 0, nb = 0;
+	int64_t next;
+	int rc;
+
+	pr->index = pd->index;
+	if (part == NULL) {
+		pr->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		return;
+	}
+	if (pd->records.len <= 0) {
+		pr->error_code = KERR_CORRUPT_MESSAGE;
+		return;
+	}
+	/* The records are a view into r->frame, which the request owns. */
+	p = r->frame + (pd->records.p - r->frame);
+	len = (size_t)pd->records.len;
+	/* Count the batches first so the index arrays are sized exactly. */
+	while (pos < len && nb <= PRODUCE_MAX_BATCHES) {
+		if (batch_header_parse(p + pos, len - pos, &info) != 0)
+			break;
+		pos += (size_t)info.length + 12;
+		nb++;
+	}
+	if (nb == 0)
+		nb = 1;		/* batch_validate below reports the error */
+	base = kp_arena_alloc(&r->arena, nb * sizeof(*base));
+	last = kp_arena_alloc(&r->arena, nb * sizeof(*last));
+	maxts = kp_arena_alloc(&r->arena, nb * sizeof(*maxts));
+	sizes = kp_arena_alloc(&r->arena, nb * sizeof(*sizes));
+	if (nb > PRODUCE_MAX_BATCHES) {
+		pr->error_code = KERR_INVALID_RECORD;
+		return;
+	}
+	pos = 0;
+	nb = 0;
+	while (pos < len) {
+		rc = batch_validate(p + pos, len - pos,
+		    (size_t)b->cfg->message_max_bytes * 64, &info);
+		if (rc != 0) {
+			log_warnx("broker: produce %s-%d: rejected batch at "
+			    "byte %zu: %s", t->name, pd->index, pos,
+			    mo_strerror(rc));
+			pr->error_code = produce_err(rc);
+			return;
+		}
+		sizes[nb] = (uint32_t)info.length + 12;
+		if (sizes[nb] > (uint32_t)b->cfg->message_max_bytes) {
+			pr->error_code = KERR_MESSAGE_TOO_LARGE;
+			return;
+		}
+		last[nb] = info.last_offset_delta;
+		maxts[nb] = info.max_timestamp;
+		pos += sizes[nb];
+		nb++;
+	}
+	next = part->log->log_end;
+	pos = 0;
+	for (size_t i = 0; i < nb; i++) {
+		batch_set_base_offset(p + pos, next);
+		batch_set_leader_epoch(p + pos, 0);
+		if (x->log_append_time) {
+			batch_set_log_append_time(p + pos, sizes[i], x->now);
+			maxts[i] = x->now;
+		}
+		base[i] = next;
+		last[i] += next;
+		next = last[i] + 1;
+		pos += sizes[i];
+	}
+	if (plog_append(part->log, p, len, base, last, maxts, sizes, nb) != 0) {
+		pr->error_code = KERR_KAFKA_STORAGE_ERROR;
+		return;
+	}
+	x->appended = true;
+	pr->error_code = KERR_NONE;
+	pr->base_offset = base[0];
+	pr->log_append_time_ms = x->log_append_time ? x->now : -1;
+	pr->log_start_offset = part->log->log_start;
+}
+
+void
+api_produce(struct broker *b, struct req *r)
+{
+	const struct kp_struct *td =
+	    &kp_produce_response_topic_produce_response_desc;
+	const struct kp_struct *pd =
+	    &kp_produce_response_partition_produce_response_desc;
+	struct kp_produce_request *req = r->msg;
+	struct kp_produce_response resp;
+	struct kp_produce_response_topic_produce_response *tr;
+	struct produce_ctx x = { b, r, false, now_ms(), false };
+	int32_t nt = req->topic_data.n > 0 ? req->topic_data.n : 0;
+
+	x.log_append_time =
+	    strcmp(b->cfg->log_message_timestamp_type, "LogAppendTime") == 0;
+	kp_init(&kp_produce_response_desc, &resp);
+	tr = kp_arena_alloc(&r->arena, (size_t)(nt ? nt : 1) * td->size);
+	for (int32_t i = 0; i < nt; i++) {
+		const struct kp_produce_request_topic_produce_data *d =
+		    &req->topic_data.v[i];
+		int32_t np = d->partition_data.n > 0 ? d->partition_data.n : 0;
+		struct topic *t = topics_find(&b->topics, d->name.p,
+		    (size_t)d->name.len);
+
+		kp_init(td, &tr[i]);
+		tr[i].name = d->name;
+		tr[i].partition_responses.v = kp_arena_alloc(&r->arena,
+		    (size_t)(np ? np : 1) * pd->size);
+		tr[i].partition_responses.n = np;
+		for (int32_t j = 0; j < np; j++) {
+			struct kp_produce_response_partition_produce_response
+			    *pr = &tr[i].partition_responses.v[j];
+			kp_init(pd, pr);
+			if (t == NULL) {
+				pr->index = d->partition_data.v[j].index;
+				pr->error_code =
+				    KERR_UNKNOWN_TOPIC_OR_PARTITION;
+				pr->base_offset = -1;
+				continue;
+			}
+			produce_partition(&x, t, &d->partition_data.v[j], pr);
+			if (pr->error_code != KERR_NONE)
+				pr->base_offset = -1;
+		}
+	}
+	resp.responses.v = tr;
+	resp.responses.n = nt;
+	if (x.appended)
+		fetch_wake(b);
+	if (req->acks == 0) {
+		req_finish_silent(r);
+		return;
+	}
+	req_respond(r, &kp_produce_response_desc, &resp);
+}

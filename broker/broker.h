@@ -1,0 +1,221 @@
+/*
+ * moldau-broker: shared types of the broker process.
+ */
+#ifndef MO_BROKER_H
+#define MO_BROKER_H
+
+#include <sys/queue.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "group.h"
+#include "kproto.h"
+#include "wbuf.h"
+
+struct broker;
+struct conn;
+struct tconfig;
+
+/* ---- plog.c: one partition's log on disk ---- */
+
+struct plog_batch {			/* in-memory index entry */
+	int64_t		base_offset;
+	int64_t		last_offset;
+	int64_t		max_timestamp;
+	uint64_t	pos;		/* byte position in the segment */
+	uint32_t	size;		/* whole batch, header included */
+};
+
+struct plog {
+	char			*dir;
+	int			 fd;		/* active segment, O_APPEND */
+	uint64_t		 size;		/* bytes in the segment */
+	int64_t			 log_start;
+	int64_t			 log_end;	/* next offset to assign */
+	struct plog_batch	*batches;
+	size_t			 nbatches, capbatches;
+};
+
+int	plog_open(const char *dir, struct plog **);
+void	plog_free(struct plog *);
+/*
+ * Append a records blob of validated batches (offsets already assigned by
+ * the caller from plog->log_end).  nrecs is the number of offsets consumed.
+ */
+int	plog_append(struct plog *, const uint8_t *, size_t,
+	    const int64_t *base_offsets, const int64_t *last_offsets,
+	    const int64_t *max_ts, const uint32_t *sizes, size_t nbatch);
+int	plog_append_batch(struct plog *, uint8_t *, size_t);
+/*
+ * Find the batch holding offset (or the first after it).  Returns the index
+ * into batches or nbatches when none.
+ */
+size_t	plog_find(const struct plog *, int64_t offset);
+/* Index of the first batch whose max timestamp is >= ts, or nbatches. */
+size_t	plog_find_time(const struct plog *, int64_t ts);
+/*
+ * The byte range of whole batches from offset, up to max_bytes (at least one
+ * batch when first is true); *len 0 when there is none.
+ */
+int	plog_span(const struct plog *, int64_t offset, size_t max_bytes,
+	    bool first, uint64_t *pos, size_t *len);
+int	plog_pread(const struct plog *, uint64_t pos, void *, size_t);
+/* Bytes available from offset to the end (for fetch.min.bytes). */
+uint64_t plog_bytes_after(const struct plog *, int64_t offset);
+/*
+ * Move the log start offset forward to offset (<= log_end; DeleteRecords)
+ * and persist it, so reads below it fail after a restart too.
+ */
+int	plog_set_log_start(struct plog *, int64_t offset);
+
+/* ---- topics.c: topic registry ---- */
+
+struct partition {
+	struct topic	*topic;
+	int32_t		 index;
+	struct plog	*log;
+};
+
+struct topic {
+	TAILQ_ENTRY(topic)	 entry;
+	char			*name;
+	struct kuuid		 id;
+	int32_t			 npart;
+	struct partition	*parts;
+	struct tconfig		*config;	/* tconfig.h */
+};
+TAILQ_HEAD(topic_list, topic);
+
+struct topics {
+	char			*data_dir;
+	const struct mo_config	*cfg;		/* topic config defaults */
+	struct topic_list	 list;
+	size_t			 count;
+};
+
+int	topics_load(struct topics *, const char *data_dir);
+void	topics_clear(struct topics *);
+struct topic *topics_find(struct topics *, const char *, size_t);
+struct topic *topics_find_id(struct topics *, const struct kuuid *);
+/* Returns a Kafka error code (KERR_*). */
+int16_t	topics_create(struct topics *, const char *, size_t, int32_t npart,
+	    struct topic **);
+int16_t	topics_delete(struct topics *, struct topic *);
+/* Grow a topic to npart partitions (CreatePartitions). */
+int16_t	topics_add_partitions(struct topics *, struct topic *, int32_t npart);
+int16_t	topics_validate_name(const char *, size_t);
+struct partition *topic_partition(struct topic *, int32_t);
+
+/* ---- net.c: connections and request framing ---- */
+
+struct req {
+	TAILQ_ENTRY(req)	 entry;		/* conn's response order */
+	TAILQ_ENTRY(req)	 wentry;	/* broker's waiting fetches */
+	struct conn		*conn;
+	struct broker		*broker;
+	struct kp_req_hdr	 hdr;
+	int			 resp_hdr_version;
+	uint8_t			*frame;		/* request bytes, owned */
+	size_t			 framelen;
+	struct rd		 body;
+	struct kp_arena		 arena;
+	void			*msg;		/* decoded request */
+	bool			 done;
+	bool			 noresp;	/* acks=0 */
+	bool			 waiting;	/* parked: cancel on close */
+	void			(*cancel)(struct req *);
+	void			*cancel_arg;
+	struct wbuf		 out;		/* encoded response */
+	struct event		*timer;		/* long-poll deadline */
+};
+
+struct broker {
+	struct event_base	*base;
+	struct mo_config	*cfg;
+	struct topics		 topics;
+	struct groups		 groups;
+	char			*cluster_id;
+	char			*adv_host;
+	int			 adv_port;
+	struct evconnlistener	**listeners;
+	size_t			 nlisteners;
+	TAILQ_HEAD(, req)	 waiting;	/* long-polling fetches */
+	struct event		*wake;		/* re-check waiting fetches */
+	struct event		*sigterm, *sigint;
+	TAILQ_HEAD(, conn)	 conns;
+};
+
+int	net_listen(struct broker *);
+void	net_close_all(struct broker *);
+/* Encode and queue the response of req, then release the request. */
+void	req_respond(struct req *, const struct kp_struct *, const void *);
+/* Finish a request that gets no response (Produce acks=0). */
+void	req_finish_silent(struct req *);
+void	req_close_conn(struct req *, const char *why);
+const char *req_peer_host(const struct req *);
+
+/* ---- api*.c: request handlers ---- */
+
+typedef void api_handler(struct broker *, struct req *);
+
+struct api_entry {
+	int16_t		 vmin, vmax;
+	api_handler	*fn;
+};
+
+const struct api_entry *api_lookup(int16_t api_key);
+void	api_dispatch(struct broker *, struct req *);
+void	api_unsupported_version(struct broker *, struct req *);
+
+api_handler api_api_versions;
+api_handler api_metadata;
+api_handler api_create_topics;
+api_handler api_delete_topics;
+api_handler api_produce;
+api_handler api_fetch;
+api_handler api_list_offsets;
+api_handler api_find_coordinator;
+api_handler api_join_group;
+api_handler api_sync_group;
+api_handler api_heartbeat;
+api_handler api_leave_group;
+api_handler api_offset_commit;
+api_handler api_offset_fetch;
+api_handler api_offset_delete;
+api_handler api_describe_groups;
+api_handler api_list_groups;
+api_handler api_delete_groups;
+api_handler api_create_partitions;
+api_handler api_delete_records;
+api_handler api_describe_cluster;
+api_handler api_describe_log_dirs;
+api_handler api_describe_configs;
+api_handler api_alter_configs;
+api_handler api_incremental_alter_configs;
+
+/* CreateTopics configs (api_config.c). */
+struct kp_create_topics_request_creatable_topic;
+struct kp_create_topics_response_creatable_topic_result;
+/* Validate a new topic's configs; *out the staged config on success. */
+int16_t	api_topic_configs_check(struct broker *, struct req *,
+	    const struct kp_create_topics_request_creatable_topic *,
+	    struct tconfig **out, const char **msg);
+/*
+ * Store staged configs on the created topic t (NULL: validate only), and
+ * list the topic's configs in res; takes staged.
+ */
+int16_t	api_topic_configs_apply(struct broker *, struct req *, struct topic *,
+	    struct tconfig *staged,
+	    struct kp_create_topics_response_creatable_topic_result *res);
+
+/* Fetch long polling (api_fetch.c). */
+void	fetch_wake(struct broker *);
+void	fetch_cancel(struct req *);
+
+int64_t	now_ms(void);
+
+#endif

@@ -1,0 +1,195 @@
+/*
+ * moldau-broker: the Kafka protocol broker process.
+ */
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "broker.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: moldau-broker [--config FILE] "
+	    "[--set section.key=value]... [--check]\n");
+	exit(2);
+}
+
+static int
+mkdir_p(const char *path)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			rc = -1;
+		*s = '/';
+	}
+	if (mkdir(p, 0755) != 0 && errno != EEXIST)
+		rc = -1;
+	free(p);
+	return rc;
+}
+
+/* The cluster id: from meta.properties, else the config, else new. */
+static char *
+load_cluster_id(const char *data_dir, const char *configured)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+	    "qrstuvwxyz0123456789-_";
+	char *path, line[256], id[64] = "";
+	FILE *f;
+
+	xasprintf(&path, "%s/meta.properties", data_dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "cluster.id=%63s", id) == 1)
+				break;
+		fclose(f);
+	}
+	if (id[0] == '\0') {
+		if (configured != NULL && configured[0] != '\0')
+			snprintf(id, sizeof(id), "%s", configured);
+		else {
+			uint8_t rnd[22];
+			if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+				fatal("getrandom");
+			for (size_t i = 0; i < sizeof(rnd); i++)
+				id[i] = b64[rnd[i] & 63];
+			id[sizeof(rnd)] = '\0';
+		}
+		if ((f = fopen(path, "w")) == NULL ||
+		    fprintf(f, "version=1\ncluster.id=%s\n", id) < 0 ||
+		    fclose(f) != 0)
+			log_warn("broker: write %s", path);
+	}
+	free(path);
+	return xstrdup(id);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct broker *b = arg;
+
+	(void)what;
+	log_info("broker: signal %d, shutting down", (int)sig);
+	event_base_loopbreak(b->base);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "set", required_argument, NULL, 's' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct broker b;
+	const char *path = NULL;
+	char **sets = NULL, *errs = NULL;
+	size_t nsets = 0;
+	bool check = false;
+	enum log_level lvl;
+	int ch, rc = 1;
+
+	log_init("moldau-broker", LOG_LVL_INFO);
+	while ((ch = getopt_long(argc, argv, "c:s:nh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 's':
+			sets = xreallocarray(sets, nsets + 1, sizeof(*sets));
+			sets[nsets++] = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	memset(&b, 0, sizeof(b));
+	TAILQ_INIT(&b.groups.list);
+	if (config_load(path, sets, nsets, &b.cfg, &errs) != 0) {
+		fprintf(stderr, "%s", errs);
+		if (errs[0] != '\0' && errs[strlen(errs) - 1] != '\n')
+			fputc('\n', stderr);
+		free(errs);
+		free(sets);
+		return 1;
+	}
+	free(sets);
+	if (check) {
+		config_free(b.cfg);
+		return 0;
+	}
+	if (log_level_parse(b.cfg->log_level, &lvl) == 0)
+		log_set_level(lvl);
+	signal(SIGPIPE, SIG_IGN);
+	TAILQ_INIT(&b.waiting);
+	TAILQ_INIT(&b.conns);
+	if (mkdir_p(b.cfg->data_dir) != 0) {
+		log_warn("broker: cannot create data dir %s", b.cfg->data_dir);
+		goto out;
+	}
+	b.cluster_id = load_cluster_id(b.cfg->data_dir, b.cfg->cluster_id);
+	b.topics.cfg = b.cfg;
+	if (topics_load(&b.topics, b.cfg->data_dir) != 0)
+		goto out;
+	b.base = event_base_new();
+	if (b.base == NULL) {
+		log_warnx("broker: cannot create event base");
+		goto out;
+	}
+	groups_init(&b.groups, &b);
+	if (groups_load(&b.groups) != 0)
+		goto out;
+	if (net_listen(&b) != 0)
+		goto out;
+	b.sigterm = evsignal_new(b.base, SIGTERM, signal_cb, &b);
+	b.sigint = evsignal_new(b.base, SIGINT, signal_cb, &b);
+	evsignal_add(b.sigterm, NULL);
+	evsignal_add(b.sigint, NULL);
+	log_info("broker %d ready: PLAINTEXT://%s:%d", b.cfg->node_id,
+	    b.adv_host, b.adv_port);
+	event_base_dispatch(b.base);
+	rc = 0;
+out:
+	net_close_all(&b);
+	groups_clear(&b.groups);
+	if (b.wake != NULL)
+		event_free(b.wake);
+	if (b.sigterm != NULL)
+		event_free(b.sigterm);
+	if (b.sigint != NULL)
+		event_free(b.sigint);
+	topics_clear(&b.topics);
+	if (b.base != NULL)
+		event_base_free(b.base);
+	free(b.cluster_id);
+	free(b.adv_host);
+	config_free(b.cfg);
+	if (rc == 0)
+		log_info("broker: stopped");
+	return rc;
+}

@@ -1,0 +1,455 @@
+/*
+ * Client connections: listeners, request framing, and responses sent in
+ * request order (each request holds a slot until its response is ready).
+ */
+#include <sys/socket.h>
+#include <sys/queue.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "broker.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define CONN_MAX_INFLIGHT	256
+#define CONN_OUT_HIGH		(16u * 1024 * 1024)
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct broker		*broker;
+	struct bufferevent	*bev;
+	char			 peer[64];
+	char			 host[48];
+	TAILQ_HEAD(, req)	 reqs;		/* in request order */
+	size_t			 inflight;
+	bool			 closing;	/* close once reqs drain */
+	bool			 paused;
+	struct event		*reaper;	/* frees a closing conn */
+};
+
+static void conn_read_cb(struct bufferevent *, void *);
+
+static void
+req_free(struct req *r)
+{
+	if (r->timer != NULL)
+		event_free(r->timer);
+	kp_arena_clear(&r->arena);
+	wbuf_clear(&r->out);
+	free(r->frame);
+	free(r);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct req *r;
+
+	while ((r = TAILQ_FIRST(&c->reqs)) != NULL) {
+		TAILQ_REMOVE(&c->reqs, r, entry);
+		if (r->waiting && r->cancel != NULL)
+			r->cancel(r);
+		req_free(r);
+	}
+	TAILQ_REMOVE(&c->broker->conns, c, entry);
+	if (c->reaper != NULL)
+		event_free(c->reaper);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void
+conn_update_read(struct conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	bool pause = c->inflight >= CONN_MAX_INFLIGHT ||
+	    evbuffer_get_length(out) >= CONN_OUT_HIGH;
+
+	if (pause && !c->paused) {
+		bufferevent_disable(c->bev, EV_READ);
+		c->paused = true;
+	} else if (!pause && c->paused && !c->closing) {
+		c->paused = false;
+		bufferevent_enable(c->bev, EV_READ);
+		/* frames may already be buffered */
+		conn_read_cb(c->bev, c);
+	}
+}
+
+static void
+free_ref(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)(uintptr_t)data);
+}
+
+/* Send every finished response at the head of the queue. */
+static void
+conn_flush(struct conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct req *r;
+
+	while ((r = TAILQ_FIRST(&c->reqs)) != NULL && r->done) {
+		TAILQ_REMOVE(&c->reqs, r, entry);
+		c->inflight--;
+		if (!r->noresp && r->out.len > 0) {
+			size_t len;
+			uint8_t *data = wbuf_steal(&r->out, &len);
+			if (evbuffer_add_reference(out, data, len, free_ref,
+			    NULL) != 0)
+				free(data);
+		}
+		req_free(r);
+	}
+	if (c->closing && TAILQ_EMPTY(&c->reqs) &&
+	    evbuffer_get_length(out) == 0) {
+		/* Callers may still hold c: free it from the loop. */
+		if (!evtimer_pending(c->reaper, NULL)) {
+			struct timeval tv = { 0, 0 };
+			evtimer_add(c->reaper, &tv);
+		}
+		return;
+	}
+	conn_update_read(c);
+}
+
+void
+req_respond(struct req *r, const struct kp_struct *desc, const void *msg)
+{
+	const struct kp_msg *m = kp_msg_get(r->hdr.api_key);
+	size_t at;
+
+	wbuf_reset(&r->out);
+	at = wbuf_mark(&r->out, 4);
+	kp_resp_hdr_encode(&r->out, r->resp_hdr_version, r->hdr.correlation_id);
+	kp_encode(&r->out, desc, r->hdr.api_version,
+	    m != NULL && kp_flexible(m, r->hdr.api_version), msg);
+	if (r->out.err != 0) {
+		log_warnx("broker: conn %s: cannot encode response to api %d "
+		    "v%d: %s", r->conn->peer, r->hdr.api_key,
+		    r->hdr.api_version, mo_strerror(r->out.err));
+		req_close_conn(r, "encode failure");
+		return;
+	}
+	wbuf_patch_i32(&r->out, at, (int32_t)(r->out.len - 4));
+	r->done = true;
+	conn_flush(r->conn);
+}
+
+const char *
+req_peer_host(const struct req *r)
+{
+	return r->conn->host;
+}
+
+void
+req_finish_silent(struct req *r)
+{
+	r->noresp = true;
+	r->done = true;
+	conn_flush(r->conn);
+}
+
+void
+req_close_conn(struct req *r, const char *why)
+{
+	struct conn *c = r->conn;
+
+	log_info("broker: conn %s: closing: %s", c->peer, why);
+	r->noresp = true;
+	r->done = true;
+	/* Drop everything not yet answered; flush what is ready. */
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+	{
+		struct req *q, *next;
+		for (q = TAILQ_FIRST(&c->reqs); q != NULL; q = next) {
+			next = TAILQ_NEXT(q, entry);
+			if (!q->done) {
+				if (q->waiting && q->cancel != NULL)
+					q->cancel(q);
+				q->noresp = true;
+				q->done = true;
+			}
+		}
+	}
+	conn_flush(c);
+}
+
+static void
+conn_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_free(arg);
+}
+
+static void
+conn_close_now(struct conn *c, const char *why)
+{
+	log_debug("broker: conn %s: closing: %s", c->peer, why);
+	conn_free(c);
+}
+
+static int
+conn_take_frame(struct conn *c, struct evbuffer *in)
+{
+	struct broker *b = c->broker;
+	uint8_t szb[4];
+	int32_t size;
+	struct req *r;
+
+	if (evbuffer_get_length(in) < 4)
+		return 0;
+	evbuffer_copyout(in, szb, 4);
+	size = (int32_t)((uint32_t)szb[0] << 24 | (uint32_t)szb[1] << 16 |
+	    (uint32_t)szb[2] << 8 | szb[3]);
+	if (size < 8 || size > b->cfg->socket_request_max_bytes) {
+		log_warnx("broker: conn %s: request size %d outside 8..%d",
+		    c->peer, size, b->cfg->socket_request_max_bytes);
+		return -1;
+	}
+	if (evbuffer_get_length(in) < (size_t)size + 4) {
+		bufferevent_setwatermark(c->bev, EV_READ, (size_t)size + 4, 0);
+		return 0;
+	}
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	evbuffer_drain(in, 4);
+	r = xcalloc(1, sizeof(*r));
+	r->conn = c;
+	r->broker = b;
+	r->framelen = (size_t)size;
+	r->frame = xmalloc(r->framelen);
+	evbuffer_remove(in, r->frame, r->framelen);
+	rd_init(&r->body, r->frame, r->framelen);
+	if (kp_req_hdr_decode(&r->body, &r->hdr) != 0) {
+		log_warnx("broker: conn %s: malformed request header", c->peer);
+		req_free(r);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
+	c->inflight++;
+	api_dispatch(b, r);
+	return 1;
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	int rc;
+
+	while (!c->closing && !c->paused) {
+		rc = conn_take_frame(c, in);
+		if (rc < 0) {
+			if (TAILQ_EMPTY(&c->reqs))
+				conn_close_now(c, "bad frame");
+			else {
+				c->closing = true;
+				bufferevent_disable(c->bev, EV_READ);
+				conn_flush(c);
+			}
+			return;
+		}
+		if (rc == 0)
+			break;
+		/* conn may be closing now; the loop condition checks */
+		if (c->inflight >= CONN_MAX_INFLIGHT) {
+			conn_update_read(c);
+			break;
+		}
+	}
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (c->closing) {
+		conn_flush(c);
+		return;
+	}
+	conn_update_read(c);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF)
+		conn_close_now(c, "peer closed");
+	else if (what & BEV_EVENT_ERROR)
+		conn_close_now(c, evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR()));
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct broker *b = arg;
+	struct conn *c;
+	char host[INET6_ADDRSTRLEN] = "?";
+	int one = 1, port = 0;
+
+	(void)l;
+	(void)salen;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = xcalloc(1, sizeof(*c));
+	c->broker = b;
+	TAILQ_INIT(&c->reqs);
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		port = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		port = ntohs(sin6->sin6_port);
+	}
+	snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+	snprintf(c->host, sizeof(c->host), "/%s", host);
+	c->bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->reaper = evtimer_new(b->base, conn_reap_cb, c);
+	TAILQ_INSERT_TAIL(&b->conns, c, entry);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	log_debug("broker: conn %s: accepted", c->peer);
+}
+
+/* Parse "PLAINTEXT://host:port" (host may be [v6] or empty). */
+static int
+parse_listener(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *hp, *colon;
+	char *end;
+	long p;
+	size_t n;
+
+	if (strncmp(s, "PLAINTEXT://", 12) != 0)
+		return -1;
+	hp = s + 12;
+	colon = strrchr(hp, ':');
+	if (colon == NULL)
+		return -1;
+	n = (size_t)(colon - hp);
+	if (n > 1 && hp[0] == '[' && hp[n - 1] == ']') {
+		hp++;
+		n -= 2;
+	}
+	if (n >= hostlen)
+		return -1;
+	memcpy(host, hp, n);
+	host[n] = '\0';
+	p = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || p < 0 || p > 65535)
+		return -1;
+	*port = (int)p;
+	return 0;
+}
+
+int
+net_listen(struct broker *b)
+{
+	struct mo_config *cfg = b->cfg;
+
+	b->listeners = xcalloc(cfg->listeners.n, sizeof(*b->listeners));
+	for (size_t i = 0; i < cfg->listeners.n; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char host[256];
+		int port;
+		struct evconnlistener *l;
+
+		if (parse_listener(cfg->listeners.v[i], host, sizeof(host),
+		    &port) != 0) {
+			log_warnx("broker: listener %s: expected "
+			    "PLAINTEXT://host:port", cfg->listeners.v[i]);
+			return -1;
+		}
+		memset(&ss, 0, sizeof(ss));
+		if (evutil_parse_sockaddr_port(host[0] == '\0' ? "0.0.0.0" :
+		    host, (struct sockaddr *)&ss, (int *)&sl) != 0) {
+			log_warnx("broker: listener %s: host must be an IP "
+			    "address", cfg->listeners.v[i]);
+			return -1;
+		}
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = htons(port);
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+		l = evconnlistener_new_bind(b->base, accept_cb, b,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+		    LEV_OPT_CLOSE_ON_EXEC, 512, (struct sockaddr *)&ss, (int)sl);
+		if (l == NULL) {
+			log_warn("broker: listener %s: bind",
+			    cfg->listeners.v[i]);
+			return -1;
+		}
+		b->listeners[b->nlisteners++] = l;
+		sl = sizeof(ss);
+		getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss,
+		    &sl);
+		if (i == 0) {
+			port = ntohs(ss.ss_family == AF_INET ?
+			    ((struct sockaddr_in *)&ss)->sin_port :
+			    ((struct sockaddr_in6 *)&ss)->sin6_port);
+			b->adv_port = port;
+			free(b->adv_host);
+			b->adv_host = xstrdup(host[0] == '\0' ||
+			    strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host);
+		}
+	}
+	if (cfg->advertised_listeners.n > 0) {
+		char host[256];
+		int port;
+
+		if (parse_listener(cfg->advertised_listeners.v[0], host,
+		    sizeof(host), &port) != 0 || host[0] == '\0') {
+			log_warnx("broker: advertised listener %s: expected "
+			    "PLAINTEXT://host:port",
+			    cfg->advertised_listeners.v[0]);
+			return -1;
+		}
+		free(b->adv_host);
+		b->adv_host = xstrdup(host);
+		b->adv_port = port;
+	}
+	return 0;
+}
+
+void
+net_close_all(struct broker *b)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&b->conns)) != NULL)
+		conn_free(c);
+	for (size_t i = 0; i < b->nlisteners; i++)
+		evconnlistener_free(b->listeners[i]);
+	free(b->listeners);
+	b->listeners = NULL;
+	b->nlisteners = 0;
+}
