@@ -12,6 +12,9 @@
 
 #include "cli.h"
 
+static void vmsg(const char *, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 vmsg(const char *tool, const char *fmt, va_list ap)
 {

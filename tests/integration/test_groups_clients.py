@@ -28,33 +28,56 @@ def produce(bootstrap):
 
 
 def kafka_python_group(bootstrap):
+    """Each kafka-python consumer runs in its own thread: its poll() blocks
+    through a rebalance until every member has rejoined, as with Kafka."""
+    import threading
     from kafka import KafkaConsumer
-    cs = [KafkaConsumer(TOPIC, bootstrap_servers=bootstrap,
-                        group_id="kp-group", auto_offset_reset="earliest",
-                        session_timeout_ms=10000,
-                        heartbeat_interval_ms=500) for _ in range(2)]
+    lock = threading.Lock()
     seen = {}
-    dup = 0
-    deadline = time.monotonic() + 120
-    split = False
-    while len(seen) < N:
-        assert time.monotonic() < deadline, \
-            "kafka-python group read %d of %d" % (len(seen), N)
-        for i, c in enumerate(cs):
-            for recs in c.poll(timeout_ms=50, max_records=2000).values():
-                for r in recs:
-                    v = int(r.value)
-                    if v in seen:
-                        dup += 1
-                    seen[v] = i
-        a = [sorted(tp.partition for tp in c.assignment()) for c in cs]
-        if len(a[0]) == 2 and len(a[1]) == 2:
-            assert set(a[0]).isdisjoint(a[1]), a
-            split = True
-    assert split, "the two kafka-python consumers never split the topic"
-    assert dup == 0, "%d duplicates" % dup
-    for c in cs:
-        c.close()
+    dup = [0]
+    splits = [set(), set()]
+    stop = threading.Event()
+    errors = []
+
+    def run(i):
+        try:
+            c = KafkaConsumer(TOPIC, bootstrap_servers=bootstrap,
+                              group_id="kp-group",
+                              auto_offset_reset="earliest",
+                              session_timeout_ms=10000,
+                              heartbeat_interval_ms=500,
+                              max_poll_interval_ms=20000)
+            while not stop.is_set():
+                for recs in c.poll(timeout_ms=100,
+                                   max_records=2000).values():
+                    with lock:
+                        for r in recs:
+                            v = int(r.value)
+                            if v in seen:
+                                dup[0] += 1
+                            seen[v] = i
+                a = frozenset(tp.partition for tp in c.assignment())
+                if len(a) == PARTS // 2:
+                    splits[i].add(a)
+            c.close()
+        except Exception as e:  # reported by the main thread
+            errors.append(repr(e))
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in ts:
+        t.start()
+    try:
+        harness.wait_for(lambda: len(seen) >= N or errors, 120,
+                         "kafka-python group to read %d messages" % N)
+    finally:
+        stop.set()
+        for t in ts:
+            t.join(60)
+    assert not errors, errors
+    assert len(seen) == N, "read %d of %d" % (len(seen), N)
+    assert dup[0] == 0, "%d duplicates" % dup[0]
+    both = [x for x in splits[0] if any(x.isdisjoint(y) for y in splits[1])]
+    assert both, "the two consumers never held disjoint halves: %r" % splits
 
 
 KTOPIC = "grp-kcat"
@@ -78,7 +101,7 @@ def kcat_group(bootstrap):
         out = os.path.join(d, "out%d" % i)
         err = os.path.join(d, "err%d" % i)
         with open(out, "wb") as fo, open(err, "wb") as fe:
-            p = subprocess.Popen([harness.KCAT, "-b", bootstrap, "-G",
+            p = subprocess.Popen([harness.KCAT, "-u", "-b", bootstrap, "-G",
                                   "kcat-grp", "-X",
                                   "auto.offset.reset=earliest",
                                   "-f", "%p %s\\n", KTOPIC],

@@ -189,8 +189,11 @@ test_shipped_file(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/etc/moldau.yaml",
 	    src != NULL ? src : ".");
-	if (config_load(path, NULL, 0, &c, &e) != 0)
-		fail_msg("%s", e);
+	if (config_load(path, NULL, 0, &c, &e) != 0) {
+		print_error("%s", e);
+		free(e);
+		fail();
+	}
 	expect_defaults(c);
 	config_free(c);
 }
