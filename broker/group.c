@@ -15,9 +15,6 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define GROUP_MIN_SESSION_MS	6000
-#define GROUP_MAX_SESSION_MS	1800000
-
 typedef struct kp_join_group_request join_req_t;
 typedef struct kp_sync_group_request sync_req_t;
 
@@ -460,6 +457,46 @@ group_req_cancel(struct req *r)
 	r->waiting = false;
 }
 
+/*
+ * A static member (group.instance.id) that comes back with no member id
+ * takes over its old membership under a new member id.
+ */
+static struct gmember *
+static_member_rejoin(struct group *g, struct req *r, const join_req_t *jr)
+{
+	struct gmember *m, *fresh;
+	bool was_leader;
+
+	TAILQ_FOREACH(m, &g->members, entry)
+		if (!m->pending && kstr_eq(&jr->group_instance_id,
+		    m->instance_id))
+			break;
+	if (m == NULL)
+		return NULL;
+	if (m->join_req != NULL)
+		join_respond(m, KERR_FENCED_INSTANCE_ID);
+	if (m->sync_req != NULL)
+		sync_respond(m, m->sync_req, KERR_FENCED_INSTANCE_ID);
+	fresh = member_new(g, r, jr);
+	log_info("broker: group %s: static member %s replaces %s", g->id,
+	    fresh->id, m->id);
+	was_leader = g->leader != NULL && strcmp(g->leader, m->id) == 0;
+	/* move the new id into the old slot, keeping its assignment */
+	TAILQ_REMOVE(&g->members, fresh, entry);
+	free(m->id);
+	m->id = fresh->id;
+	fresh->id = NULL;
+	free(fresh->instance_id);
+	free(fresh->client_id);
+	free(fresh->client_host);
+	free(fresh);
+	if (was_leader) {
+		free(g->leader);
+		g->leader = xstrdup(m->id);
+	}
+	return m;
+}
+
 static void
 park(struct req *r, struct group *g)
 {
@@ -479,8 +516,10 @@ group_join(struct group *g, struct req *r)
 	if (g->join_timer == NULL)
 		g->join_timer = evtimer_new(g->groups->broker->base,
 		    group_join_timer_cb, g);
-	if (jr->session_timeout_ms < GROUP_MIN_SESSION_MS ||
-	    jr->session_timeout_ms > GROUP_MAX_SESSION_MS)
+	if (jr->session_timeout_ms <
+	    g->groups->broker->cfg->group_min_session_timeout_ms ||
+	    jr->session_timeout_ms >
+	    g->groups->broker->cfg->group_max_session_timeout_ms)
 		err = KERR_INVALID_SESSION_TIMEOUT;
 	else if (g->state != GROUP_EMPTY && g->state != GROUP_DEAD &&
 	    g->protocol_type != NULL &&
@@ -491,7 +530,19 @@ group_join(struct group *g, struct req *r)
 	if (err != KERR_NONE)
 		goto fail;
 
-	if (jr->member_id.len == 0) {
+	if (jr->member_id.len == 0 && jr->group_instance_id.len >= 0 &&
+	    (m = static_member_rejoin(g, r, jr)) != NULL) {
+		if (g->state == GROUP_STABLE) {
+			/* KIP-345: a known static member gets its old
+			 * assignment back without a rebalance. */
+			member_set_protocols(m, jr);
+			m->join_req = r;
+			park(r, g);
+			join_respond(m, KERR_NONE);
+			member_touch(m);
+			return;
+		}
+	} else if (jr->member_id.len == 0) {
 		m = member_new(g, r, jr);
 		if (r->hdr.api_version >= 4 && jr->group_instance_id.len < 0) {
 			/* KIP-394: hand out the id, expect a rejoin. */

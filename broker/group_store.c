@@ -4,6 +4,7 @@
  * version picks the record type: 0/1 offset commit, 2 group metadata) and
  * read back at start, so tools that read that topic keep working.
  */
+#include <sys/time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,11 +33,58 @@ group_partition_for(const char *id, size_t len, int32_t npart)
 	return (int32_t)((h & 0x7fffffffu) % (uint32_t)npart);
 }
 
+/*
+ * offsets.retention.minutes: a group with no members keeps its offsets that
+ * long after it became empty (a standalone consumer's: after its last
+ * commit); then they are deleted, and the group with them.
+ */
+static void
+groups_expire(struct groups *gs, int64_t now)
+{
+	int64_t keep = gs->broker->cfg->offsets_retention_minutes * 60000;
+	struct group *g, *next;
+
+	for (g = TAILQ_FIRST(&gs->list); g != NULL; g = next) {
+		next = TAILQ_NEXT(g, entry);
+		if (g->state != GROUP_EMPTY)
+			continue;
+		for (size_t i = g->noffsets; i-- > 0;) {
+			struct goffset *o = &g->offsets[i];
+			int64_t base = g->protocol_type != NULL &&
+			    g->empty_since > o->commit_ts ? g->empty_since :
+			    o->commit_ts;
+			struct kstr t = { o->topic, (int32_t)strlen(o->topic) };
+
+			if (now - base >= keep)
+				group_offset_delete(g, &t, o->partition);
+		}
+		if (g->noffsets == 0 && now - g->empty_since >= keep) {
+			log_info("broker: group %s: expired", g->id);
+			group_delete(g);
+		}
+	}
+}
+
+static void
+groups_expire_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	groups_expire(arg, now_ms());
+}
+
 void
 groups_init(struct groups *gs, struct broker *b)
 {
+	int64_t ms = b->cfg->offsets_retention_check_interval_ms;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) *
+	    1000 };
+
 	gs->broker = b;
 	TAILQ_INIT(&gs->list);
+	gs->expiry_timer = event_new(b->base, -1, EV_PERSIST, groups_expire_cb,
+	    gs);
+	evtimer_add(gs->expiry_timer, &tv);
 }
 
 struct group *
@@ -120,6 +168,9 @@ groups_clear(struct groups *gs)
 		TAILQ_REMOVE(&gs->list, g, entry);
 		group_free(g);
 	}
+	if (gs->expiry_timer != NULL)
+		event_free(gs->expiry_timer);
+	gs->expiry_timer = NULL;
 }
 
 struct goffset *

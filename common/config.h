@@ -50,6 +50,10 @@ struct mo_config {
 	int32_t			num_io_threads;
 	int32_t			offsets_topic_num_partitions;
 	int32_t			group_initial_rebalance_delay_ms;
+	int32_t			group_min_session_timeout_ms;
+	int32_t			group_max_session_timeout_ms;
+	int64_t			offsets_retention_minutes;
+	int64_t			offsets_retention_check_interval_ms;
 	/* connect, streams, metrics */
 	char			*connect_rest;		/* connect.rest */
 	char			*connect_connectors_dir; /* connect.connectors_dir */

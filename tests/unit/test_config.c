@@ -63,6 +63,8 @@ expect_defaults(const struct mo_config *c)
 	assert_int_equal(c->num_io_threads, 8);
 	assert_int_equal(c->offsets_topic_num_partitions, 50);
 	assert_int_equal(c->group_initial_rebalance_delay_ms, 3000);
+	assert_int_equal(c->group_min_session_timeout_ms, 6000);
+	assert_int_equal(c->offsets_retention_minutes, 10080);
 	assert_string_equal(c->connect_rest, "127.0.0.1:8083");
 	assert_string_equal(c->connect_connectors_dir, "connect.d");
 	assert_string_equal(c->streams_topologies_dir, "streams.d");
