@@ -50,40 +50,64 @@ def read_str(b, i):
     return b[i + 2:i + 2 + n].decode(), i + 2 + n
 
 
-def check_offsets_topic(bootstrap):
-    """Decode __consumer_offsets with kafka-python, as Burrow would."""
-    from kafka import KafkaConsumer, TopicPartition
-    c = KafkaConsumer(bootstrap_servers=bootstrap,
-                      auto_offset_reset="earliest", consumer_timeout_ms=3000)
-    parts = c.partitions_for_topic("__consumer_offsets")
+def offsets_records(bootstrap):
+    """Every (key, value) of __consumer_offsets, read from the beginning
+    with a plain librdkafka consumer (assign, no group)."""
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "reader",
+                  "enable.auto.commit": False,
+                  "enable.partition.eof": True})
+    md = c.list_topics("__consumer_offsets", timeout=10)
+    parts = sorted(md.topics["__consumer_offsets"].partitions)
     assert parts, "no __consumer_offsets partitions"
-    c.assign([TopicPartition("__consumer_offsets", p) for p in parts])
+    c.assign([TopicPartition("__consumer_offsets", p, 0) for p in parts])
+    eof, recs = set(), []
+    deadline = time.monotonic() + 30
+    while len(eof) < len(parts):
+        assert time.monotonic() < deadline, "reading __consumer_offsets"
+        m = c.poll(0.2)
+        if m is None:
+            continue
+        if m.error():
+            eof.add(m.partition())
+            continue
+        recs.append((m.key(), m.value()))
+    c.close()
+    return recs
+
+
+def check_offsets_topic(bootstrap):
+    """Decode __consumer_offsets with Kafka's schemas, as Burrow would."""
     commits, metas = {}, {}
-    for r in c:
-        (kv,) = struct.unpack_from(">h", r.key, 0)
+    for key, value in offsets_records(bootstrap):
+        (kv,) = struct.unpack_from(">h", key, 0)
         if kv in (0, 1):
-            g, i = read_str(r.key, 2)
-            t, i = read_str(r.key, i)
-            (p,) = struct.unpack_from(">i", r.key, i)
-            if r.value is None:
+            g, i = read_str(key, 2)
+            t, i = read_str(key, i)
+            (p,) = struct.unpack_from(">i", key, i)
+            assert i + 4 == len(key), "trailing bytes in OffsetCommitKey"
+            if value is None:
                 commits.pop((g, t, p), None)
                 continue
-            (vv, off) = struct.unpack_from(">hq", r.value, 0)
+            (vv, off, epoch) = struct.unpack_from(">hqi", value, 0)
+            meta, i = read_str(value, 14)
+            (ts,) = struct.unpack_from(">q", value, i)
+            assert i + 8 == len(value), "trailing bytes in OffsetCommitValue"
             assert vv == 3, "OffsetCommitValue version %d" % vv
+            assert abs(ts / 1000 - time.time()) < 600, "commit time %d" % ts
             commits[(g, t, p)] = off
         elif kv == 2:
-            g, _ = read_str(r.key, 2)
-            if r.value is None:
+            g, _ = read_str(key, 2)
+            if value is None:
                 metas.pop(g, None)
                 continue
-            (vv,) = struct.unpack_from(">h", r.value, 0)
-            ptype, i = read_str(r.value, 2)
-            (gen,) = struct.unpack_from(">i", r.value, i)
+            (vv,) = struct.unpack_from(">h", value, 0)
+            ptype, i = read_str(value, 2)
+            (gen,) = struct.unpack_from(">i", value, i)
             assert vv == 3, "GroupMetadataValue version %d" % vv
             metas[g] = (ptype, gen)
         else:
             raise AssertionError("unknown key version %d" % kv)
-    c.close()
     return commits, metas
 
 
@@ -103,14 +127,20 @@ def main():
             ["adm-live", "adm-done"])}
         assert desc["adm-live"].state == "Stable", desc["adm-live"]
         assert len(desc["adm-live"].members) == 1
+        mem = desc["adm-live"].members[0]
+        assert mem.member_assignment.assignment == [(TOPIC,
+                                                     list(range(PARTS)))], \
+            mem.member_assignment
         assert desc["adm-done"].state == "Empty", desc["adm-done"]
         offs = admin.list_consumer_group_offsets("adm-done")
         total = sum(o.offset for o in offs.values())
         assert total == 40, "adm-done committed %r" % offs
 
         commits, metas = check_offsets_topic(b.bootstrap)
-        done_commits = {k: v for k, v in commits.items() if k[0] == "adm-done"}
-        assert sum(done_commits.values()) == 40, done_commits
+        want = {("adm-done", TOPIC, tp.partition): o.offset
+                for tp, o in offs.items()}
+        got = {k: v for k, v in commits.items() if k[0] == "adm-done"}
+        assert got == want, "decoded %r, committed %r" % (got, want)
         assert metas.get("adm-live", ("", 0))[0] == "consumer", metas
         assert metas["adm-live"][1] >= 1, metas
 
