@@ -350,8 +350,57 @@ def describe_cluster_raw(b):
     return err, cluster, controller, brokers
 
 
+def check_kafka_python_admin(b):
+    """The same operations through kafka-python's KafkaAdminClient."""
+    from kafka.admin import (ConfigResource, ConfigResourceType,
+                             KafkaAdminClient, NewPartitions, NewTopic)
+    from kafka.errors import KafkaError
+    ka = KafkaAdminClient(bootstrap_servers=b.bootstrap)
+
+    def code(fn, *args):
+        """Kafka's error code of a call: 0, or the raised error's errno."""
+        try:
+            fn(*args)
+        except KafkaError as e:
+            return e.errno
+        return 0
+    ct = ka.create_topics
+    assert code(ct, [NewTopic("kp-adm", 2, 1, topic_configs={
+        "retention.ms": "3600000", "cleanup.policy": "compact"})]) == 0
+    assert code(ct, [NewTopic("kp-adm", 2, 1)]) == 36  # TOPIC_ALREADY_EXISTS
+    assert code(ct, [NewTopic("bad name!", 1, 1)]) == 17  # INVALID_TOPIC
+    assert code(ct, [NewTopic("kp-rf", 1, 3)]) == 38  # INVALID_REPL_FACTOR
+    assert code(ct, [NewTopic("kp-cfg", 1, 1, topic_configs={
+        "retention.ms": "soon"})]) == 40  # INVALID_CONFIG
+
+    def configs():
+        res = ka.describe_configs([ConfigResource(ConfigResourceType.TOPIC,
+                                                  "kp-adm")])
+        entries = res[0].resources[0][4]
+        return {e[0]: e[1] for e in entries}
+
+    c = configs()
+    assert c["retention.ms"] == "3600000", c["retention.ms"]
+    assert c["cleanup.policy"] == "compact", c["cleanup.policy"]
+    r = ka.alter_configs([ConfigResource(ConfigResourceType.TOPIC, "kp-adm",
+                                         configs={"retention.ms": "7200000",
+                                                  "cleanup.policy": "delete"})])
+    assert [x[0] for x in r.resources] == [0], r
+    c = configs()
+    assert (c["retention.ms"], c["cleanup.policy"]) == ("7200000", "delete"), c
+    cp = ka.create_partitions
+    assert code(cp, {"kp-adm": NewPartitions(4)}) == 0
+    assert code(cp, {"kp-adm": NewPartitions(3)}) == 37  # INVALID_PARTITIONS
+    md = ka.describe_topics(["kp-adm"])
+    assert len(md[0]["partitions"]) == 4, md
+    assert code(ka.delete_topics, ["kp-adm"]) == 0
+    assert code(ka.delete_topics, ["kp-adm"]) == 3  # UNKNOWN_TOPIC
+    ka.close()
+
+
 def test():
     with Broker() as b:
+        check_kafka_python_admin(b)
         a = admin(b.bootstrap)
         check_create_errors(a)
         check_create_with_configs(a)
