@@ -73,13 +73,15 @@ def drain(consumers, want, seen, deadline_s=120):
     return dup
 
 
-def wait_assignment(consumers, want_each=None, deadline_s=60):
+def wait_assignment(consumers, want_each=None, deadline_s=60, seen=None):
     """Poll until the consumers' assignments are disjoint and cover every
-    partition; returns them."""
+    partition; returns them.  Messages polled meanwhile go into seen."""
     deadline = time.monotonic() + deadline_s
     while True:
         for c in consumers:
-            c.poll(0.05)
+            m = c.poll(0.05)
+            if m is not None and not m.error() and seen is not None:
+                seen.add(int(m.value()))
         a = [assigned(c) for c in consumers]
         flat = sorted(p for x in a for p in x)
         if flat == list(range(PARTS)) and (
@@ -93,9 +95,9 @@ def two_consumers_share(b, topic, group, extra=None):
     c2 = consumer(b.bootstrap, group, extra)
     c1.subscribe([topic])
     c2.subscribe([topic])
-    a = wait_assignment([c1, c2], want_each=2)
-    assert set(a[0]).isdisjoint(a[1]), "overlapping assignments %r" % a
     seen = set()
+    a = wait_assignment([c1, c2], want_each=2, seen=seen)
+    assert set(a[0]).isdisjoint(a[1]), "overlapping assignments %r" % a
     dup = drain([c1, c2], N, seen)
     assert seen == set(range(N)), "missing %d values" % (N - len(seen))
     assert dup == 0, "%d messages consumed twice" % dup

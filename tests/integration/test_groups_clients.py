@@ -58,7 +58,8 @@ def kafka_python_group(bootstrap):
                             seen[v] = i
                 a = frozenset(tp.partition for tp in c.assignment())
                 if len(a) == PARTS // 2:
-                    splits[i].add(a)
+                    with lock:
+                        splits[i].add(a)
             c.close()
         except Exception as e:  # reported by the main thread
             errors.append(repr(e))
@@ -67,8 +68,14 @@ def kafka_python_group(bootstrap):
     for t in ts:
         t.start()
     try:
-        harness.wait_for(lambda: len(seen) >= N or errors, 120,
-                         "kafka-python group to read %d messages" % N)
+        def split():
+            with lock:
+                return any(x.isdisjoint(y) for x in splits[0]
+                           for y in splits[1])
+
+        harness.wait_for(lambda: (len(seen) >= N and split()) or errors, 120,
+                         "kafka-python group to read %d messages and "
+                         "split the partitions" % N)
     finally:
         stop.set()
         for t in ts:
