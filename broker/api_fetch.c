@@ -15,6 +15,8 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "log_segment.h"
+#include "xmalloc.h"
 
 typedef struct kp_fetch_request_fetch_topic fetch_topic;
 typedef struct kp_fetch_response_fetchable_topic_response fetch_topic_resp;
@@ -55,14 +57,48 @@ fetch_available(struct broker *b, struct req *r)
 	return total;
 }
 
+/* The file ranges of a response, sent with sendfile(2). */
+struct fetch_files {
+	struct req_file	*v;
+	size_t		 n, cap;
+};
+
+static void
+fetch_seg_release(void *arg)
+{
+	seg_unref(arg);
+}
+
+/* Leave pr->records as a hole filled from the segment at send time. */
+static void
+fetch_add_file(struct fetch_files *ff, fetch_part_resp *pr,
+    const struct plog_span *sp)
+{
+	struct req_file *f;
+
+	if (ff->n == ff->cap) {
+		ff->cap = ff->cap == 0 ? 8 : ff->cap * 2;
+		ff->v = xreallocarray(ff->v, ff->cap, sizeof(*ff->v));
+	}
+	f = &ff->v[ff->n++];
+	f->field = &pr->records;
+	f->fd = sp->seg->fd;
+	f->pos = sp->pos;
+	f->len = sp->len;
+	f->release = fetch_seg_release;
+	f->arg = seg_ref(sp->seg);
+	pr->records.p = NULL;
+	pr->records.len = (int32_t)sp->len;
+}
+
 static void
 fetch_partition(struct req *r, struct topic *t,
     const struct kp_fetch_request_fetch_partition *fp, fetch_part_resp *pr,
-    size_t *budget, bool *first)
+    size_t *budget, bool *first, struct fetch_files *ff)
 {
 	struct partition *p;
-	size_t limit, len;
-	uint64_t pos;
+	struct plog_span sp;
+	size_t limit;
 	uint8_t *buf;
 
 	pr->partition_index = fp->partition;
@@ -87,17 +123,24 @@ fetch_partition(struct req *r, struct topic *t,
 	    (size_t)fp->partition_max_bytes : 0;
 	if (limit > *budget)
 		limit = *budget;
-	plog_span(p->log, fp->fetch_offset, limit, *first, &pos, &len);
-	if (len == 0)
-		return;
-	buf = kp_arena_alloc(&r->arena, len);
-	if (plog_pread(p->log, pos, buf, len) != 0) {
+	if (plog_span(p->log, fp->fetch_offset, limit, *first, &sp) != 0) {
 		pr->error_code = KERR_KAFKA_STORAGE_ERROR;
 		return;
 	}
-	pr->records.p = buf;
-	pr->records.len = (int32_t)len;
-	*budget = len >= *budget ? 0 : *budget - len;
+	if (sp.len == 0)
+		return;
+	if (ff != NULL)
+		fetch_add_file(ff, pr, &sp);
+	else {
+		buf = kp_arena_alloc(&r->arena, sp.len);
+		if (plog_pread(&sp, buf) != 0) {
+			pr->error_code = KERR_KAFKA_STORAGE_ERROR;
+			return;
+		}
+		pr->records.p = buf;
+		pr->records.len = (int32_t)sp.len;
+	}
+	*budget = sp.len >= *budget ? 0 : *budget - sp.len;
 	*first = false;
 }
 
@@ -110,6 +153,7 @@ fetch_respond(struct broker *b, struct req *r)
 	size_t budget = req->max_bytes > 0 ? (size_t)req->max_bytes : 0;
 	bool first = true;
 	int32_t nt = req->topics.n > 0 ? req->topics.n : 0;
+	struct fetch_files ff = { NULL, 0, 0 };
 
 	kp_init(&kp_fetch_response_desc, &resp);
 	resp.session_id = 0;
@@ -129,14 +173,14 @@ fetch_respond(struct broker *b, struct req *r)
 		for (int32_t j = 0; j < np; j++) {
 			kp_init(&kp_fetch_response_partition_data_desc, &pr[j]);
 			fetch_partition(r, t, &ft->partitions.v[j], &pr[j],
-			    &budget, &first);
+			    &budget, &first, &ff);
 		}
 		tr[i].partitions.v = pr;
 		tr[i].partitions.n = np;
 	}
 	resp.responses.v = tr;
 	resp.responses.n = nt;
-	req_respond(r, &kp_fetch_response_desc, &resp);
+	req_respond_files(r, &kp_fetch_response_desc, &resp, ff.v, ff.n);
 }
 
 static void
@@ -265,28 +309,27 @@ list_offset_time(struct req *r, struct plog *pl, int64_t ts,
     struct kp_list_offsets_response_list_offsets_partition_response *pr)
 {
 	bool want_max = ts == -3;
-	size_t i;
+	struct plog_span sp;
 	uint8_t *buf;
 
 	if (want_max) {
-		if (pl->nbatches == 0)
+		/* The first batch reaching the maximum holds its record. */
+		ts = plog_max_timestamp(pl);
+		if (ts < 0)
 			return KERR_NONE;
-		i = 0;
-		for (size_t k = 1; k < pl->nbatches; k++)
-			if (pl->batches[k].max_timestamp >
-			    pl->batches[i].max_timestamp)
-				i = k;
-	} else {
-		i = plog_find_time(pl, ts);
-		if (i >= pl->nbatches)
-			return KERR_NONE;	/* offset -1: none that late */
 	}
-	buf = kp_arena_alloc(&r->arena, pl->batches[i].size);
-	if (plog_pread(pl, pl->batches[i].pos, buf, pl->batches[i].size) != 0)
+	if (plog_find_time(pl, ts, &sp) != 0)
 		return KERR_KAFKA_STORAGE_ERROR;
-	if (batch_find_time(buf, pl->batches[i].size, ts, want_max,
-	    &pr->offset, &pr->timestamp) != 0)
+	if (sp.len == 0)
+		return KERR_NONE;	/* offset -1: none that late */
+	buf = kp_arena_alloc(&r->arena, sp.len);
+	if (plog_pread(&sp, buf) != 0)
+		return KERR_KAFKA_STORAGE_ERROR;
+	if (batch_find_time(buf, sp.len, ts, want_max, &pr->offset,
+	    &pr->timestamp) != 0)
 		return KERR_CORRUPT_MESSAGE;
+	if (pr->offset >= 0 && pr->offset < pl->log_start)
+		pr->offset = pl->log_start;	/* DeleteRecords cut the batch */
 	pr->leader_epoch = 0;
 	return KERR_NONE;
 }

@@ -11,6 +11,7 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "log_service.h"
 
 #define PRODUCE_MAX_BATCHES	4096
 
@@ -20,6 +21,8 @@ struct produce_ctx {
 	bool		 log_append_time;
 	int64_t		 now;
 	bool		 appended;
+	bool		 durable;	/* wait for the flusher */
+	uint64_t	 flush_gen;
 };
 
 static int16_t
@@ -48,6 +51,7 @@ produce_partition(struct produce_ctx *x, struct topic *t,
 	uint8_t *p;
 	size_t len, pos = 0, nb = 0;
 	int64_t next;
+	uint64_t gen;
 	int rc;
 
 	pr->index = pd->index;
@@ -120,10 +124,40 @@ produce_partition(struct produce_ctx *x, struct topic *t,
 		return;
 	}
 	x->appended = true;
+	if (logsvc_appended(b, t, part->log, &gen)) {
+		x->durable = true;
+		if (gen > x->flush_gen)
+			x->flush_gen = gen;
+	}
 	pr->error_code = KERR_NONE;
 	pr->base_offset = base[0];
 	pr->log_append_time_ms = x->log_append_time ? x->now : -1;
 	pr->log_start_offset = part->log->log_start;
+}
+
+/* The flusher synced the request's appends (or failed to): answer. */
+static void
+produce_flushed(struct req *r, void *arg, int err)
+{
+	struct kp_produce_response *resp = arg;
+
+	if (err != 0) {
+		for (int32_t i = 0; i < resp->responses.n; i++) {
+			struct kp_produce_response_topic_produce_response *tr =
+			    &resp->responses.v[i];
+
+			for (int32_t j = 0; j < tr->partition_responses.n; j++)
+				if (tr->partition_responses.v[j].error_code ==
+				    KERR_NONE)
+					tr->partition_responses.v[j]
+					    .error_code =
+					    KERR_KAFKA_STORAGE_ERROR;
+		}
+	}
+	if (r->noresp)
+		req_finish_silent(r);
+	else
+		req_respond(r, &kp_produce_response_desc, resp);
 }
 
 void
@@ -134,14 +168,15 @@ api_produce(struct broker *b, struct req *r)
 	const struct kp_struct *pd =
 	    &kp_produce_response_partition_produce_response_desc;
 	struct kp_produce_request *req = r->msg;
-	struct kp_produce_response resp;
+	struct kp_produce_response *resp;
 	struct kp_produce_response_topic_produce_response *tr;
-	struct produce_ctx x = { b, r, false, now_ms(), false };
+	struct produce_ctx x = { b, r, false, now_ms(), false, false, 0 };
 	int32_t nt = req->topic_data.n > 0 ? req->topic_data.n : 0;
 
 	x.log_append_time =
 	    strcmp(b->cfg->log_message_timestamp_type, "LogAppendTime") == 0;
-	kp_init(&kp_produce_response_desc, &resp);
+	resp = kp_arena_alloc(&r->arena, sizeof(*resp));
+	kp_init(&kp_produce_response_desc, resp);
 	tr = kp_arena_alloc(&r->arena, (size_t)(nt ? nt : 1) * td->size);
 	for (int32_t i = 0; i < nt; i++) {
 		const struct kp_produce_request_topic_produce_data *d =
@@ -171,13 +206,16 @@ api_produce(struct broker *b, struct req *r)
 				pr->base_offset = -1;
 		}
 	}
-	resp.responses.v = tr;
-	resp.responses.n = nt;
+	resp->responses.v = tr;
+	resp->responses.n = nt;
 	if (x.appended)
 		fetch_wake(b);
-	if (req->acks == 0) {
-		req_finish_silent(r);
+	if (req->acks == 0)
+		r->noresp = true;
+	if (x.durable) {
+		/* Acknowledge only once the data is on disk. */
+		logsvc_wait_flush(b, r, x.flush_gen, produce_flushed, resp);
 		return;
 	}
-	req_respond(r, &kp_produce_response_desc, &resp);
+	produce_flushed(r, resp, 0);
 }

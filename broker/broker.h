@@ -20,50 +20,81 @@ struct broker;
 struct conn;
 struct tconfig;
 
-/* ---- plog.c: one partition's log on disk ---- */
+/* ---- plog.c: one partition's log on disk (log_segment.h) ---- */
 
-struct plog_batch {			/* in-memory index entry */
-	int64_t		base_offset;
-	int64_t		last_offset;
-	int64_t		max_timestamp;
-	uint64_t	pos;		/* byte position in the segment */
-	uint32_t	size;		/* whole batch, header included */
+struct seg;
+struct topic;
+
+/* A partition's storage settings, refreshed from its topic's configs. */
+struct plog_conf {
+	uint64_t	segment_bytes;
+	int64_t		segment_ms;
+	uint32_t	index_interval;
+	uint64_t	index_bytes;
+	int64_t		retention_ms;		/* -1: unlimited */
+	int64_t		retention_bytes;	/* -1: unlimited */
+	bool		delete_policy;
+	bool		compact;
+	int64_t		flush_messages;
+	int64_t		flush_ms;
+	int64_t		delete_retention_ms;
+	int64_t		min_compaction_lag_ms;
+	double		min_dirty_ratio;
 };
 
 struct plog {
 	char			*dir;
-	int			 fd;		/* active segment, O_APPEND */
-	uint64_t		 size;		/* bytes in the segment */
+	struct seg		**segs;		/* by base offset; last active */
+	size_t			 nsegs, capsegs;
 	int64_t			 log_start;
 	int64_t			 log_end;	/* next offset to assign */
-	struct plog_batch	*batches;
-	size_t			 nbatches, capbatches;
+	struct plog_conf	 conf;
+	bool			 configured;
+	bool			 ok;		/* write the clean marker */
+	int64_t			 unflushed;	/* records not yet fsynced */
+	int64_t			 last_flush_ms;
+	int64_t			 clean_end;	/* compacted below this */
+	bool			 cleaning;	/* a cleaner job is out */
+};
+
+/* A byte range of whole batches inside one segment. */
+struct plog_span {
+	struct seg	*seg;		/* borrowed from the log */
+	uint64_t	 pos;
+	size_t		 len;
 };
 
 int	plog_open(const char *dir, struct plog **);
+/* Closes the log; after a clean stop marks it so the next open trusts it. */
 void	plog_free(struct plog *);
+void	plog_configure(struct plog *, const struct topic *);
 /*
  * Append a records blob of validated batches (offsets already assigned by
- * the caller from plog->log_end).  nrecs is the number of offsets consumed.
+ * the caller from plog->log_end), rolling the active segment first when it
+ * is full or old.
  */
 int	plog_append(struct plog *, const uint8_t *, size_t,
 	    const int64_t *base_offsets, const int64_t *last_offsets,
 	    const int64_t *max_ts, const uint32_t *sizes, size_t nbatch);
 int	plog_append_batch(struct plog *, uint8_t *, size_t);
 /*
- * Find the batch holding offset (or the first after it).  Returns the index
- * into batches or nbatches when none.
- */
-size_t	plog_find(const struct plog *, int64_t offset);
-/* Index of the first batch whose max timestamp is >= ts, or nbatches. */
-size_t	plog_find_time(const struct plog *, int64_t ts);
-/*
- * The byte range of whole batches from offset, up to max_bytes (at least one
- * batch when first is true); *len 0 when there is none.
+ * The byte range of whole batches from the batch holding offset (or the
+ * first after it), up to max_bytes (at least one batch when first is true)
+ * and within one segment; len 0 when there is none.
  */
 int	plog_span(const struct plog *, int64_t offset, size_t max_bytes,
-	    bool first, uint64_t *pos, size_t *len);
-int	plog_pread(const struct plog *, uint64_t pos, void *, size_t);
+	    bool first, struct plog_span *);
+/* The first batch whose max timestamp is >= ts (len 0: none). */
+int	plog_find_time(const struct plog *, int64_t ts, struct plog_span *);
+/* The largest timestamp in the log, -1 when empty. */
+int64_t	plog_max_timestamp(const struct plog *);
+int	plog_pread(const struct plog_span *, void *);
+/*
+ * Read the batch holding offset (or the first after it) into *buf (caller
+ * frees); *next is the offset after it.  MO_ENOTFOUND at the end.
+ */
+int	plog_read_batch(const struct plog *, int64_t offset, uint8_t **buf,
+	    size_t *len, int64_t *next);
 /* Bytes available from offset to the end (for fetch.min.bytes). */
 uint64_t plog_bytes_after(const struct plog *, int64_t offset);
 /*
@@ -71,6 +102,17 @@ uint64_t plog_bytes_after(const struct plog *, int64_t offset);
  * and persist it, so reads below it fail after a restart too.
  */
 int	plog_set_log_start(struct plog *, int64_t offset);
+/* The active segment (for the flusher). */
+struct seg *plog_active(const struct plog *);
+/* Roll the active segment if it has data and is older than segment.ms. */
+void	plog_maybe_roll(struct plog *, int64_t now);
+/*
+ * Delete closed segments past retention.ms / retention.bytes or below the
+ * log start offset; returns how many were deleted.
+ */
+size_t	plog_retain(struct plog *, int64_t now);
+/* Replace segs[i] by a cleaned copy (same base offset); takes the ref. */
+void	plog_swap_segment(struct plog *, size_t i, struct seg *);
 
 /* ---- topics.c: topic registry ---- */
 
@@ -112,6 +154,16 @@ struct partition *topic_partition(struct topic *, int32_t);
 
 /* ---- net.c: connections and request framing ---- */
 
+/* A file range sent in place of a records field (sendfile). */
+struct req_file {
+	const struct kbytes	*field;		/* the hole it fills */
+	int			 fd;
+	uint64_t		 pos;
+	size_t			 len;
+	void			(*release)(void *);	/* when sent or dropped */
+	void			*arg;
+};
+
 struct req {
 	TAILQ_ENTRY(req)	 entry;		/* conn's response order */
 	TAILQ_ENTRY(req)	 wentry;	/* broker's waiting fetches */
@@ -130,6 +182,9 @@ struct req {
 	void			(*cancel)(struct req *);
 	void			*cancel_arg;
 	struct wbuf		 out;		/* encoded response */
+	struct kp_holes		 holes;		/* file ranges of out */
+	struct req_file		*files;		/* one per hole, owned */
+	size_t			 nfiles;
 	struct event		*timer;		/* long-poll deadline */
 };
 
@@ -147,12 +202,19 @@ struct broker {
 	struct event		*wake;		/* re-check waiting fetches */
 	struct event		*sigterm, *sigint;
 	TAILQ_HEAD(, conn)	 conns;
+	struct logsvc		*logsvc;	/* log_service.h */
 };
 
 int	net_listen(struct broker *);
 void	net_close_all(struct broker *);
 /* Encode and queue the response of req, then release the request. */
 void	req_respond(struct req *, const struct kp_struct *, const void *);
+/*
+ * Like req_respond, with records fields left as holes (p NULL, len > 0)
+ * filled from files (sent with sendfile); takes the files.
+ */
+void	req_respond_files(struct req *, const struct kp_struct *,
+	    const void *, struct req_file *, size_t nfiles);
 /* Finish a request that gets no response (Produce acks=0). */
 void	req_finish_silent(struct req *);
 void	req_close_conn(struct req *, const char *why);

@@ -497,12 +497,12 @@ groups_load(struct groups *gs)
 		return -1;
 	for (int32_t i = 0; i < t->npart; i++) {
 		const struct plog *pl = t->parts[i].log;
+		int64_t off = pl->log_start;
+		uint8_t *buf;
+		size_t len;
 
-		for (size_t j = 0; j < pl->nbatches; j++) {
-			uint8_t *buf = xmalloc(pl->batches[j].size);
-			if (plog_pread(pl, pl->batches[j].pos, buf,
-			    pl->batches[j].size) == 0)
-				load_batch(gs, buf, pl->batches[j].size);
+		while (plog_read_batch(pl, off, &buf, &len, &off) == 0) {
+			load_batch(gs, buf, len);
 			free(buf);
 		}
 	}

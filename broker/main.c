@@ -1,7 +1,6 @@
 /*
  * moldau-broker: the Kafka protocol broker process.
  */
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <errno.h>
 #include <getopt.h>
@@ -14,14 +13,16 @@
 #include <event2/event.h>
 
 #include "broker.h"
+#include "ipc_child.h"
 #include "log.h"
+#include "storage.h"
 #include "xmalloc.h"
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: moldau-broker [--config FILE] "
-	    "[--set section.key=value]... [--check]\n");
+	    "[--set section.key=value]... [--check] [--supervised]\n");
 	exit(2);
 }
 
@@ -45,42 +46,6 @@ mkdir_p(const char *path)
 	return rc;
 }
 
-/* The cluster id: from meta.properties, else the config, else new. */
-static char *
-load_cluster_id(const char *data_dir, const char *configured)
-{
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-	    "qrstuvwxyz0123456789-_";
-	char *path, line[256], id[64] = "";
-	FILE *f;
-
-	xasprintf(&path, "%s/meta.properties", data_dir);
-	if ((f = fopen(path, "r")) != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL)
-			if (sscanf(line, "cluster.id=%63s", id) == 1)
-				break;
-		fclose(f);
-	}
-	if (id[0] == '\0') {
-		if (configured != NULL && configured[0] != '\0')
-			snprintf(id, sizeof(id), "%s", configured);
-		else {
-			uint8_t rnd[22];
-			if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
-				fatal("getrandom");
-			for (size_t i = 0; i < sizeof(rnd); i++)
-				id[i] = b64[rnd[i] & 63];
-			id[sizeof(rnd)] = '\0';
-		}
-		if ((f = fopen(path, "w")) == NULL ||
-		    fprintf(f, "version=1\ncluster.id=%s\n", id) < 0 ||
-		    fclose(f) != 0)
-			log_warn("broker: write %s", path);
-	}
-	free(path);
-	return xstrdup(id);
-}
-
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -98,6 +63,7 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "set", required_argument, NULL, 's' },
 		{ "check", no_argument, NULL, 'n' },
+		{ "supervised", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -105,7 +71,11 @@ main(int argc, char **argv)
 	const char *path = NULL;
 	char **sets = NULL, *errs = NULL;
 	size_t nsets = 0;
-	bool check = false;
+	bool check = false, supervised = false;
+	struct ipc_child *ic = NULL;
+	struct storage_meta meta;
+	char serr[512];
+	int formatted;
 	enum log_level lvl;
 	int ch, rc = 1;
 
@@ -122,6 +92,9 @@ main(int argc, char **argv)
 		case 'n':
 			check = true;
 			break;
+		case 'S':
+			supervised = true;
+			break;
 		default:
 			usage();
 		}
@@ -130,7 +103,9 @@ main(int argc, char **argv)
 		usage();
 	memset(&b, 0, sizeof(b));
 	TAILQ_INIT(&b.groups.list);
-	if (config_load(path, sets, nsets, &b.cfg, &errs) != 0) {
+	/* Under moldaud the config is the tree it validated, in one file. */
+	if ((supervised ? config_load : config_load_tree)(path, sets, nsets,
+	    &b.cfg, &errs) != 0) {
 		fprintf(stderr, "%s", errs);
 		if (errs[0] != '\0' && errs[strlen(errs) - 1] != '\n')
 			fputc('\n', stderr);
@@ -152,7 +127,14 @@ main(int argc, char **argv)
 		log_warn("broker: cannot create data dir %s", b.cfg->data_dir);
 		goto out;
 	}
-	b.cluster_id = load_cluster_id(b.cfg->data_dir, b.cfg->cluster_id);
+	if (storage_open(b.cfg, &meta, serr, sizeof(serr), &formatted) != 0) {
+		log_warnx("broker: %s", serr);
+		goto out;
+	}
+	if (formatted)
+		log_info("broker: formatted data dir %s for cluster %s "
+		    "(node.auto_format)", b.cfg->data_dir, meta.cluster_id);
+	b.cluster_id = xstrdup(meta.cluster_id);
 	b.topics.cfg = b.cfg;
 	if (topics_load(&b.topics, b.cfg->data_dir) != 0)
 		goto out;
@@ -161,6 +143,9 @@ main(int argc, char **argv)
 		log_warnx("broker: cannot create event base");
 		goto out;
 	}
+	if (supervised &&
+	    (ic = ipc_child_open(&b, IPC_CHILD_FD)) == NULL)
+		goto out;
 	groups_init(&b.groups, &b);
 	if (groups_load(&b.groups) != 0)
 		goto out;
@@ -172,9 +157,12 @@ main(int argc, char **argv)
 	evsignal_add(b.sigint, NULL);
 	log_info("broker %d ready: PLAINTEXT://%s:%d", b.cfg->node_id,
 	    b.adv_host, b.adv_port);
+	if (ic != NULL)
+		ipc_child_ready(ic);
 	event_base_dispatch(b.base);
 	rc = 0;
 out:
+	ipc_child_free(ic);
 	net_close_all(&b);
 	groups_clear(&b.groups);
 	if (b.wake != NULL)

@@ -18,6 +18,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "log_service.h"
 #include "xmalloc.h"
 
 #define CONN_MAX_INFLIGHT	256
@@ -39,8 +40,21 @@ struct conn {
 static void conn_read_cb(struct bufferevent *, void *);
 
 static void
+req_release_files(struct req *r)
+{
+	for (size_t i = 0; i < r->nfiles; i++)
+		if (r->files[i].release != NULL)
+			r->files[i].release(r->files[i].arg);
+	free(r->files);
+	r->files = NULL;
+	r->nfiles = 0;
+	kp_holes_clear(&r->holes);
+}
+
+static void
 req_free(struct req *r)
 {
+	req_release_files(r);
 	if (r->timer != NULL)
 		event_free(r->timer);
 	kp_arena_clear(&r->arena);
@@ -93,6 +107,47 @@ free_ref(const void *data, size_t len, void *arg)
 	free((void *)(uintptr_t)data);
 }
 
+static void
+file_cleanup_cb(const struct evbuffer_file_segment *fs, int flags, void *arg)
+{
+	struct req_file *f = arg;
+
+	(void)fs;
+	(void)flags;
+	f->release(f->arg);
+	free(f);
+}
+
+/* Queue a response with holes: bytes of out between file ranges. */
+static void
+conn_queue_pieces(struct evbuffer *out, struct req *r)
+{
+	size_t prev = 0;
+
+	for (size_t i = 0; i < r->holes.n; i++) {
+		struct req_file *f = &r->files[i], *keep;
+		struct evbuffer_file_segment *fs;
+
+		evbuffer_add(out, r->out.data + prev, r->holes.v[i].at - prev);
+		prev = r->holes.v[i].at;
+		fs = evbuffer_file_segment_new(f->fd, (ev_off_t)f->pos,
+		    (ev_off_t)f->len, 0);
+		if (fs == NULL) {
+			log_warnx("broker: conn %s: cannot queue file range",
+			    r->conn->peer);
+			continue;
+		}
+		keep = xmalloc(sizeof(*keep));
+		*keep = *f;
+		f->release = NULL;	/* the segment owns it now */
+		evbuffer_file_segment_add_cleanup_cb(fs, file_cleanup_cb,
+		    keep);
+		evbuffer_add_file_segment(out, fs, 0, (ev_off_t)f->len);
+		evbuffer_file_segment_free(fs);
+	}
+	evbuffer_add(out, r->out.data + prev, r->out.len - prev);
+}
+
 /* Send every finished response at the head of the queue. */
 static void
 conn_flush(struct conn *c)
@@ -103,7 +158,9 @@ conn_flush(struct conn *c)
 	while ((r = TAILQ_FIRST(&c->reqs)) != NULL && r->done) {
 		TAILQ_REMOVE(&c->reqs, r, entry);
 		c->inflight--;
-		if (!r->noresp && r->out.len > 0) {
+		if (!r->noresp && r->nfiles > 0)
+			conn_queue_pieces(out, r);
+		else if (!r->noresp && r->out.len > 0) {
 			size_t len;
 			uint8_t *data = wbuf_steal(&r->out, &len);
 			if (evbuffer_add_reference(out, data, len, free_ref,
@@ -122,6 +179,56 @@ conn_flush(struct conn *c)
 		return;
 	}
 	conn_update_read(c);
+}
+
+void
+req_respond_files(struct req *r, const struct kp_struct *desc,
+    const void *msg, struct req_file *files, size_t nfiles)
+{
+	const struct kp_msg *m = kp_msg_get(r->hdr.api_key);
+	struct req_file *ordered;
+	size_t at, extra = 0;
+
+	r->files = files;
+	r->nfiles = nfiles;
+	wbuf_reset(&r->out);
+	at = wbuf_mark(&r->out, 4);
+	kp_resp_hdr_encode(&r->out, r->resp_hdr_version, r->hdr.correlation_id);
+	kp_encode_holes(&r->out, desc, r->hdr.api_version,
+	    m != NULL && kp_flexible(m, r->hdr.api_version), msg, &r->holes);
+	if (r->out.err == 0 && r->holes.n != nfiles)
+		r->out.err = MO_EINVAL;
+	/* Put the files in hole order. */
+	ordered = xcalloc(nfiles ? nfiles : 1, sizeof(*ordered));
+	for (size_t i = 0; i < r->holes.n && r->out.err == 0; i++) {
+		size_t j;
+
+		for (j = 0; j < nfiles; j++)
+			if (files[j].field == r->holes.v[i].field)
+				break;
+		if (j == nfiles || files[j].release == NULL) {
+			r->out.err = MO_EINVAL;
+			break;
+		}
+		ordered[i] = files[j];
+		files[j].release = NULL;
+		extra += ordered[i].len;
+	}
+	for (size_t j = 0; j < nfiles; j++)	/* unmatched on error */
+		if (files[j].release != NULL)
+			files[j].release(files[j].arg);
+	free(files);
+	r->files = ordered;
+	if (r->out.err != 0) {
+		log_warnx("broker: conn %s: cannot encode response to api %d "
+		    "v%d: %s", r->conn->peer, r->hdr.api_key,
+		    r->hdr.api_version, mo_strerror(r->out.err));
+		req_close_conn(r, "encode failure");
+		return;
+	}
+	wbuf_patch_i32(&r->out, at, (int32_t)(r->out.len - 4 + extra));
+	r->done = true;
+	conn_flush(r->conn);
 }
 
 void
@@ -437,6 +544,8 @@ net_listen(struct broker *b)
 		b->adv_host = xstrdup(host);
 		b->adv_port = port;
 	}
+	/* Listening means serving: start the log's background work. */
+	logsvc_start(b);
 	return 0;
 }
 
@@ -447,6 +556,7 @@ net_close_all(struct broker *b)
 
 	while ((c = TAILQ_FIRST(&b->conns)) != NULL)
 		conn_free(c);
+	logsvc_stop(b);
 	for (size_t i = 0; i < b->nlisteners; i++)
 		evconnlistener_free(b->listeners[i]);
 	free(b->listeners);

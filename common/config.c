@@ -5,6 +5,7 @@
  * bounded setters, so a value is checked the same way wherever it comes
  * from.  Errors are collected (not just the first) as lines of text.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -54,6 +55,9 @@ struct cfg_key {
 
 #define OFF(f)	offsetof(struct mo_config, f)
 
+/* As choices: each element must be a listener, NAME://host:port. */
+static const char cfg_listener[] = "NAME://host:port";
+
 static const struct cfg_key cfg_keys[] = {
 	{ "node", "id", CFG_INT32, OFF(node_id), 0, INT32_MAX, "1", NULL },
 	{ "node", "data_dir", CFG_STR, OFF(data_dir), 1, CFG_MAX_STR,
@@ -65,13 +69,15 @@ static const struct cfg_key cfg_keys[] = {
 	    "controller|broker|connect|streams" },
 	{ "node", "log_level", CFG_STR, OFF(log_level), 1, 16, "info",
 	    "error|warn|info|debug" },
+	{ "node", "auto_format", CFG_BOOL, OFF(auto_format), 0, 0, "true",
+	    NULL },
 	{ "cluster", "controllers", CFG_LIST, OFF(controllers), 1, 64,
 	    "1@127.0.0.1:9093", NULL },
 	{ "cluster", "id", CFG_STR, OFF(cluster_id), 0, 63, "", NULL },
 	{ "broker", "listeners", CFG_LIST, OFF(listeners), 1, 64,
-	    "PLAINTEXT://127.0.0.1:9092", NULL },
+	    "PLAINTEXT://127.0.0.1:9092", cfg_listener },
 	{ "broker", "advertised.listeners", CFG_LIST,
-	    OFF(advertised_listeners), 0, 64, "", NULL },
+	    OFF(advertised_listeners), 0, 64, "", cfg_listener },
 	{ "broker", "num.partitions", CFG_INT32, OFF(num_partitions),
 	    1, 100000, "1", NULL },
 	{ "broker", "default.replication.factor", CFG_INT32,
@@ -459,6 +465,38 @@ cfg_is_choice(const char *choices, const char *s, size_t len)
 	}
 }
 
+/*
+ * A listener: an upper-case name (PLAINTEXT, SSL, ...), "://", a host
+ * (possibly empty or a [v6] address) and a port 0..65535.
+ */
+static bool
+cfg_is_listener(const char *s, size_t len)
+{
+	const char *end = s + len, *p = s, *colon;
+	unsigned long port = 0;
+
+	while (p < end && ((*p >= 'A' && *p <= 'Z') || *p == '_'))
+		p++;
+	if (p == s || end - p < 3 || memcmp(p, "://", 3) != 0)
+		return false;
+	p += 3;
+	for (colon = end; colon > p && colon[-1] != ':'; colon--)
+		;
+	if (colon == p || colon == end || end - colon > 5)
+		return false;
+	for (const char *q = colon; q < end; q++) {
+		if (*q < '0' || *q > '9')
+			return false;
+		port = port * 10 + (unsigned long)(*q - '0');
+	}
+	if (port > 65535)
+		return false;
+	for (const char *q = p; q < colon - 1; q++)
+		if (*q == '/' || *q == ' ' || *q == ',')
+			return false;
+	return true;
+}
+
 /* Check one string (or list element) against k; 0 if good. */
 static int
 cfg_check_str(struct cfg_loader *ld, const struct cfg_src *src,
@@ -476,7 +514,10 @@ cfg_check_str(struct cfg_loader *ld, const struct cfg_src *src,
 	else if ((uint64_t)len > (uint64_t)max)
 		cfg_report(ld, src, what, s, len,
 		    "must be at most %" PRId64 " characters", max);
-	else if (k->choices != NULL && !cfg_is_choice(k->choices, s, len))
+	else if (k->choices == cfg_listener && !cfg_is_listener(s, len))
+		cfg_report(ld, src, what, s, len, "must be %s", cfg_listener);
+	else if (k->choices != NULL && k->choices != cfg_listener &&
+	    !cfg_is_choice(k->choices, s, len))
 		cfg_report(ld, src, what, s, len, "must be one of %s",
 		    k->choices);
 	else
@@ -965,28 +1006,182 @@ fail:
 	return -1;
 }
 
+/* Load one file on top of what is loaded; its keys override earlier ones. */
+static void
+cfg_load_file(struct cfg_loader *ld, const char *path)
+{
+	char *buf;
+	size_t len;
+
+	ld->file = path;
+	memset(ld->seen, 0, sizeof(ld->seen));
+	if (cfg_read_file(path, &buf, &len) != 0) {
+		ld->nerr++;
+		cfg_append(ld, "cannot open %s: %s\n", path, strerror(errno));
+		return;
+	}
+	cfg_load_yaml(ld, buf, len);
+	free(buf);
+}
+
 int
 config_load(const char *path, char *const *sets, size_t nsets,
     struct mo_config **out, char **errs)
 {
 	struct cfg_loader ld;
-	char *buf;
-	size_t len;
 
 	cfg_loader_init(&ld, path);
-	if (path != NULL) {
-		if (cfg_read_file(path, &buf, &len) != 0) {
-			ld.nerr++;
-			cfg_append(&ld, "cannot open %s: %s\n", path,
-			    strerror(errno));
-		} else {
-			cfg_load_yaml(&ld, buf, len);
-			free(buf);
-		}
-	}
+	if (path != NULL)
+		cfg_load_file(&ld, path);
 	for (size_t i = 0; i < nsets && !cfg_stopped(&ld); i++)
 		cfg_apply_set(&ld, sets[i]);
 	return cfg_loader_finish(&ld, out, errs);
+}
+
+static int
+cfg_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool
+cfg_is_yaml_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".yaml") == 0;
+}
+
+/*
+ * The *.yaml files of dir, sorted by name (caller frees each and the
+ * array); 0 and none when dir does not exist, -1 if it cannot be read.
+ */
+static int
+cfg_list_dir(const char *dir, char ***namesp, size_t *np)
+{
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0;
+	DIR *d;
+
+	*namesp = NULL;
+	*np = 0;
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(d)) != NULL) {
+		if (!cfg_is_yaml_name(de->d_name))
+			continue;
+		names = xreallocarray(names, n + 1, sizeof(*names));
+		xasprintf(&names[n++], "%s/%s", dir, de->d_name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cfg_strcmp);
+	*namesp = names;
+	*np = n;
+	return 0;
+}
+
+int
+config_load_tree(const char *path, char *const *sets, size_t nsets,
+    struct mo_config **out, char **errs)
+{
+	struct cfg_loader ld;
+	const char *slash;
+	char *dir = NULL, **names = NULL;
+	size_t n = 0;
+
+	cfg_loader_init(&ld, path);
+	if (path != NULL) {
+		cfg_load_file(&ld, path);
+		slash = strrchr(path, '/');
+		if (slash == NULL)
+			dir = xstrdup("conf.d");
+		else
+			xasprintf(&dir, "%.*s/conf.d", (int)(slash - path),
+			    path);
+		if (cfg_list_dir(dir, &names, &n) != 0) {
+			ld.nerr++;
+			cfg_append(&ld, "cannot read %s: %s\n", dir,
+			    strerror(errno));
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (!cfg_stopped(&ld))
+				cfg_load_file(&ld, names[i]);
+		}
+	}
+	ld.file = path;
+	for (size_t i = 0; i < nsets && !cfg_stopped(&ld); i++)
+		cfg_apply_set(&ld, sets[i]);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(dir);
+	return cfg_loader_finish(&ld, out, errs);
+}
+
+/* s as a YAML double-quoted scalar. */
+static void
+cfg_write_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+int
+config_write(const struct mo_config *cfg, FILE *f)
+{
+	const char *sec = NULL;
+
+	fprintf(f, "# Written by moldau from a validated config tree.\n");
+	for (size_t i = 0; i < CFG_NKEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		const void *p = (const char *)cfg + k->off;
+
+		if (sec == NULL || strcmp(sec, k->section) != 0) {
+			sec = k->section;
+			fprintf(f, "%s:\n", sec);
+		}
+		fprintf(f, "  %s: ", k->key);
+		switch (k->type) {
+		case CFG_INT32:
+			fprintf(f, "%" PRId32, *(const int32_t *)p);
+			break;
+		case CFG_INT64:
+			fprintf(f, "%" PRId64, *(const int64_t *)p);
+			break;
+		case CFG_BOOL:
+			fputs(*(const bool *)p ? "true" : "false", f);
+			break;
+		case CFG_STR:
+			cfg_write_str(f, *(char *const *)p);
+			break;
+		case CFG_LIST: {
+			const struct mo_strlist *l = p;
+
+			fputc('[', f);
+			for (size_t j = 0; j < l->n; j++) {
+				if (j > 0)
+					fputs(", ", f);
+				cfg_write_str(f, l->v[j]);
+			}
+			fputc(']', f);
+			break;
+		}
+		}
+		fputc('\n', f);
+	}
+	return ferror(f) ? -1 : 0;
 }
 
 int

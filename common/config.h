@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct mo_strlist {
 	char	**v;
@@ -25,6 +26,7 @@ struct mo_config {
 	char			*run_dir;		/* node.run_dir */
 	struct mo_strlist	roles;			/* node.roles */
 	char			*log_level;		/* node.log_level */
+	bool			 auto_format;		/* node.auto_format */
 	/* cluster */
 	struct mo_strlist	controllers;		/* cluster.controllers */
 	char			*cluster_id;		/* cluster.id */
@@ -70,6 +72,18 @@ struct mo_config {
  */
 int	config_load(const char *path, char *const *sets, size_t nsets,
 	    struct mo_config **out, char **errs);
+/*
+ * config_load, then each conf.d/NAME.yaml beside path (sorted by name; a
+ * missing conf.d is fine) on top, then the sets: a key set in a later file
+ * overrides an earlier one.  Errors name the file they come from.
+ */
+int	config_load_tree(const char *path, char *const *sets, size_t nsets,
+	    struct mo_config **out, char **errs);
+/*
+ * Write every key of cfg as one YAML document that config_load reads back
+ * to an equal config (the supervisor hands children what it validated).
+ */
+int	config_write(const struct mo_config *, FILE *);
 void	config_free(struct mo_config *);
 /* Parse YAML from memory (name is used in error messages); for fuzzing. */
 int	config_load_mem(const char *name, const char *buf, size_t len,

@@ -38,6 +38,7 @@ struct kp_ectx {
 	struct wbuf		*w;
 	int16_t			 ver;
 	bool			 flex;
+	struct kp_holes		*holes;	/* NULL: no holes allowed */
 };
 
 static int	dec_struct(const struct kp_dctx *, const struct kp_struct *,
@@ -631,6 +632,30 @@ enc_sub(const struct kp_ectx *c, const struct kp_struct *sub, bool nullable,
 static void	enc_value(const struct kp_ectx *, uint8_t,
 		    const struct kp_struct *, bool, const void *);
 
+/* A records field left as a hole: length only, position recorded. */
+static bool
+enc_hole(const struct kp_ectx *c, const void *src)
+{
+	const struct kbytes *b = src;
+	struct kp_holes *h = c->holes;
+
+	if (b->p != NULL || b->len <= 0)
+		return false;
+	if (h == NULL) {
+		wbuf_fail(c->w, MO_EINVAL);
+		return true;
+	}
+	enc_len(c, true, b->len);
+	if (h->n == h->cap) {
+		h->cap = h->cap == 0 ? 8 : h->cap * 2;
+		h->v = xreallocarray(h->v, h->cap, sizeof(*h->v));
+	}
+	h->v[h->n].at = c->w->len;
+	h->v[h->n].field = b;
+	h->n++;
+	return true;
+}
+
 static void
 enc_array(const struct kp_ectx *c, const struct kp_field *f, bool nullable,
     const void *src)
@@ -685,8 +710,11 @@ enc_value(const struct kp_ectx *c, uint8_t type, const struct kp_struct *sub,
 	case KP_T_STRING:
 		enc_blob(c, false, nullable, src);
 		break;
-	case KP_T_BYTES:
 	case KP_T_RECORDS:
+		if (enc_hole(c, src))
+			break;
+		/* FALLTHROUGH */
+	case KP_T_BYTES:
 		enc_blob(c, true, nullable, src);
 		break;
 	case KP_T_STRUCT:
@@ -780,6 +808,7 @@ enc_tags(const struct kp_ectx *c, const struct kp_struct *s, const void *obj)
 		n++;
 	wbuf_put_uvarint(c->w, n);
 	tc.w = &tmp;
+	tc.holes = NULL;	/* offsets would be relative to tmp */
 	for (f = next_tagged(c, s, obj, -1); f != NULL;
 	    f = next_tagged(c, s, obj, f->tag)) {
 		wbuf_reset(&tmp);
@@ -813,10 +842,27 @@ int
 kp_encode(struct wbuf *w, const struct kp_struct *s, int16_t version,
     bool flexible, const void *obj)
 {
-	struct kp_ectx c = { w, version, flexible };
+	struct kp_ectx c = { w, version, flexible, NULL };
 
 	enc_struct(&c, s, obj);
 	return w->err;
+}
+
+int
+kp_encode_holes(struct wbuf *w, const struct kp_struct *s, int16_t version,
+    bool flexible, const void *obj, struct kp_holes *holes)
+{
+	struct kp_ectx c = { w, version, flexible, holes };
+
+	enc_struct(&c, s, obj);
+	return w->err;
+}
+
+void
+kp_holes_clear(struct kp_holes *h)
+{
+	free(h->v);
+	memset(h, 0, sizeof(*h));
 }
 
 /*
@@ -867,7 +913,7 @@ kp_req_hdr_decode(struct rd *r, struct kp_req_hdr *h)
 void
 kp_req_hdr_encode(struct wbuf *w, const struct kp_req_hdr *h)
 {
-	struct kp_ectx c = { w, 0, false };
+	struct kp_ectx c = { w, 0, false, NULL };
 	int hv = kp_req_hdr_version(h->api_key, h->api_version);
 
 	wbuf_put_i16(w, h->api_key);

@@ -121,6 +121,26 @@ int	kp_decode(struct rd *, const struct kp_struct *, int16_t version,
 int	kp_encode(struct wbuf *, const struct kp_struct *, int16_t version,
 	    bool flexible, const void *obj);
 
+/*
+ * Encoding with holes: a KP_T_RECORDS field whose p is NULL and len > 0
+ * gets its length prefix written and no bytes; the hole (where the bytes
+ * belong in w, and which field) is recorded so the caller can send other
+ * bytes there (file ranges with sendfile).  Holes come in output order.
+ */
+struct kp_hole {
+	size_t			 at;	/* offset in the wbuf */
+	const struct kbytes	*field;
+};
+
+struct kp_holes {
+	struct kp_hole	*v;
+	size_t		 n, cap;
+};
+
+int	kp_encode_holes(struct wbuf *, const struct kp_struct *,
+	    int16_t version, bool flexible, const void *obj, struct kp_holes *);
+void	kp_holes_clear(struct kp_holes *);
+
 /* Request header v0-v2 (client_id stays a non-compact nullable string). */
 struct kp_req_hdr {
 	int16_t		api_key;

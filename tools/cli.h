@@ -95,5 +95,7 @@ int	tool_consumer_groups(int, char **);
 int	tool_configs(int, char **);
 int	tool_get_offsets(int, char **);
 int	tool_delete_records(int, char **);
+int	tool_storage(int, char **);		/* cli_storage.c */
+int	tool_status(int, char **);		/* cli_status.c */
 
 #endif

@@ -17,6 +17,8 @@ static const struct cli_tool tools[] = {
 	{ "kafka-configs", tool_configs },
 	{ "kafka-get-offsets", tool_get_offsets },
 	{ "kafka-delete-records", tool_delete_records },
+	{ "kafka-storage", tool_storage },
+	{ "moldau-status", tool_status },
 };
 
 #define NTOOLS	(sizeof(tools) / sizeof(tools[0]))
@@ -50,6 +52,11 @@ static const struct subcmd subcmds[] = {
 	{ "config", "set", "kafka-configs", { "--alter" }, NULL, 0 },
 	{ "produce", NULL, "kafka-console-producer", { NULL }, "--topic", 0 },
 	{ "consume", NULL, "kafka-console-consumer", { NULL }, "--topic", 0 },
+	{ "status", NULL, "moldau-status", { NULL }, NULL, 0 },
+	{ "storage", "format", "kafka-storage", { "format" }, NULL, 0 },
+	{ "storage", "random-uuid", "kafka-storage", { "random-uuid" }, NULL,
+	    0 },
+	{ "storage", "info", "kafka-storage", { "info" }, NULL, 0 },
 };
 
 #define NSUBCMDS	(sizeof(subcmds) / sizeof(subcmds[0]))
@@ -70,11 +77,15 @@ static const char usage[] =
     "  moldau config get topic|broker NAME [--all]\n"
     "  moldau config set topic|broker NAME K=V... [--delete-config K]\n"
     "  moldau produce TOPIC [--property parse.key=true]\n"
-    "  moldau consume TOPIC [--from-beginning] [--max-messages N]\n\n"
+    "  moldau consume TOPIC [--from-beginning] [--max-messages N]\n"
+    "  moldau status [--config FILE] [--json]\n"
+    "  moldau storage format --cluster-id ID --config FILE\n"
+    "  moldau storage random-uuid | info --config FILE\n\n"
     "Kafka-named tools (also installed as kafka-*.sh):\n"
     "  moldau kafka-topics|kafka-console-producer|kafka-console-consumer|\n"
     "         kafka-consumer-groups|kafka-configs|kafka-get-offsets|"
-    "kafka-delete-records ARGS\n"
+    "kafka-delete-records|\n"
+    "         kafka-storage ARGS\n"
     "Each takes --help.  The default bootstrap server is "
     CLI_DEFAULT_BOOTSTRAP ".\n";
 

@@ -1,4 +1,5 @@
 /* Unit tests for the configuration loader (config.c). */
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <setjmp.h>
 #include <stdbool.h>
@@ -197,6 +198,8 @@ test_shipped_file(void **state)
 		fail();
 	}
 	expect_defaults(c);
+	/* the one key an installed node sets apart from the defaults */
+	assert_false(c->auto_format);
 	config_free(c);
 }
 
@@ -374,6 +377,14 @@ static const struct case_ type_cases[] = {
 	    "expected a list, not a mapping\n" },
 	{ "broker:\n  advertised.listeners: \"\"\n", "" },
 	{ "broker:\n  advertised.listeners: ~\n", "" },
+	{ "broker:\n  listeners: [\"PLAINTEXT://h:9092\", \"h:9092\"]\n",
+	    "t.yaml:2: broker.listeners: must be NAME://host:port "
+	    "(got h:9092)\n" },
+	{ "broker:\n  listeners: PLAINTEXT://h:65536\n", "t.yaml:2: "
+	    "broker.listeners: must be NAME://host:port "
+	    "(got PLAINTEXT://h:65536)\n" },
+	{ "broker:\n  listeners: PLAINTEXT://:0\n", "" },
+	{ "broker:\n  listeners: \"SSL://[::1]:9093\"\n", "" },
 	/* structure */
 	{ "- node\n", "t.yaml:1: expected a mapping of sections (node, "
 	    "cluster, broker, ...), not a list\n" },
@@ -600,12 +611,109 @@ test_file_and_set_errors(void **state)
 	free(e);
 }
 
+static char *
+write_text(const struct mo_config *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(config_write(c, f), 0);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+/* config_write's YAML loads back to the same config, quoting included. */
+static void
+test_write_roundtrip(void **state)
+{
+	static const char odd[] = "node:\n  data_dir: \"/a b/\\\"q\\\\\\t\"\n";
+	struct mo_config *c, *d;
+	char *a, *b, *e;
+
+	(void)state;
+	assert_int_equal(config_load_mem("full", full_yaml,
+	    sizeof(full_yaml) - 1, &c, &e), 0);
+	a = write_text(c);
+	assert_int_equal(config_load_mem("w", a, strlen(a), &d, &e), 0);
+	b = write_text(d);
+	assert_string_equal(a, b);
+	assert_int_equal(d->node_id, 7);
+	config_free(c);
+	config_free(d);
+	free(a);
+	free(b);
+	assert_int_equal(config_load_mem("odd", odd, sizeof(odd) - 1, &c,
+	    &e), 0);
+	assert_string_equal(c->data_dir, "/a b/\"q\\\t");
+	a = write_text(c);
+	assert_int_equal(config_load_mem("w", a, strlen(a), &d, &e), 0);
+	assert_string_equal(d->data_dir, c->data_dir);
+	config_free(c);
+	config_free(d);
+	free(a);
+}
+
+static void
+put_file(const char *dir, const char *name, const char *text)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* A main file, then conf.d/NAME.yaml in name order, then --set. */
+static void
+test_tree(void **state)
+{
+	char dir[] = "/tmp/moldau-cfgtree-XXXXXX", sub[4200], main[4200];
+	char *sets[] = { (char *)(uintptr_t)"broker.num.partitions=9" };
+	struct mo_config *c;
+	char *e;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/conf.d", dir);
+	snprintf(main, sizeof(main), "%s/moldau.yaml", dir);
+	put_file(dir, "moldau.yaml", "node: { id: 3, log_level: warn }\n"
+	    "broker: { num.partitions: 2 }\n");
+	/* no conf.d: the main file alone */
+	assert_int_equal(config_load_tree(main, NULL, 0, &c, &e), 0);
+	assert_int_equal(c->node_id, 3);
+	config_free(c);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	put_file(sub, "20-b.yaml", "node:\n  id: 5\n");
+	put_file(sub, "10-a.yaml", "node:\n  id: 4\n  log_level: debug\n");
+	put_file(sub, "notes.txt", "not: yaml: at all\n");
+	assert_int_equal(config_load_tree(main, sets, 1, &c, &e), 0);
+	assert_int_equal(c->node_id, 5);
+	assert_string_equal(c->log_level, "debug");
+	assert_int_equal(c->num_partitions, 9);
+	config_free(c);
+	/* errors name the drop-in file and its line */
+	put_file(sub, "30-bad.yaml", "node:\n  id: 1\n  idd: 2\n");
+	assert_int_equal(config_load_tree(main, NULL, 0, &c, &e), -1);
+	assert_null(c);
+	assert_non_null(strstr(e, "conf.d/30-bad.yaml:3: node.idd: unknown "
+	    "key"));
+	free(e);
+	snprintf(sub, sizeof(sub), "rm -rf '%s'", dir);
+	assert_int_equal(system(sub), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_shipped_file),
+		cmocka_unit_test(test_write_roundtrip),
+		cmocka_unit_test(test_tree),
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_type_errors),
 		cmocka_unit_test(test_unknown_keys),

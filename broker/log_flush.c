@@ -1,0 +1,182 @@
+/*
+ * The flusher: one thread doing fdatasync(2) for the event loop.  Requests
+ * queue segments; the thread takes everything queued so far as one
+ * generation, syncs each file once, and reports the generation through a
+ * pipe.  Every batch appended while a sync runs is covered by the next
+ * one: group commit across partitions and connections.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+#include "log_segment.h"
+#include "log_service.h"
+#include "xmalloc.h"
+
+struct flusher {
+	pthread_t		 thr;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct seg		**pending;
+	size_t			 npending, cap;
+	uint64_t		 next_gen;	/* taken by the next pass */
+	uint64_t		 done_gen;	/* last finished pass */
+	int			 done_err;
+	uint64_t		 reported;	/* loop side */
+	uint64_t		 syncs;
+	bool			 stop;
+	int			 pipe[2];
+	struct event		*ev;
+	flusher_done_fn		*done;
+	void			*arg;
+};
+
+static void *
+flusher_main(void *arg)
+{
+	struct flusher *f = arg;
+	struct seg **work = NULL;
+	size_t n, cap = 0;
+
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		uint64_t gen;
+		int err = 0;
+
+		while (!f->stop && f->npending == 0)
+			pthread_cond_wait(&f->cv, &f->mu);
+		if (f->npending == 0)
+			break;
+		if (cap < f->npending) {
+			cap = f->cap;
+			work = xreallocarray(work, cap, sizeof(*work));
+		}
+		n = f->npending;
+		memcpy(work, f->pending, n * sizeof(*work));
+		f->npending = 0;
+		gen = f->next_gen++;
+		pthread_mutex_unlock(&f->mu);
+		for (size_t i = 0; i < n; i++) {
+			if (fdatasync(work[i]->fd) != 0) {
+				log_warn("broker: flush %s.log", work[i]->path);
+				err = MO_EIO;
+			}
+			seg_unref(work[i]);
+		}
+		pthread_mutex_lock(&f->mu);
+		f->done_gen = gen;
+		if (err != 0)
+			f->done_err = err;
+		f->syncs += n;
+		pthread_mutex_unlock(&f->mu);
+		while (write(f->pipe[1], "", 1) < 0 && errno == EINTR)
+			continue;
+		pthread_mutex_lock(&f->mu);
+	}
+	pthread_mutex_unlock(&f->mu);
+	free(work);
+	return NULL;
+}
+
+static void
+flusher_report(struct flusher *f)
+{
+	uint64_t gen;
+	int err;
+
+	pthread_mutex_lock(&f->mu);
+	gen = f->done_gen;
+	err = f->done_err;
+	f->done_err = 0;
+	pthread_mutex_unlock(&f->mu);
+	if (gen != f->reported) {
+		f->reported = gen;
+		f->done(f->arg, gen, err);
+	}
+}
+
+static void
+flusher_pipe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char buf[256];
+
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		continue;
+	flusher_report(arg);
+}
+
+struct flusher *
+flusher_new(struct event_base *base, flusher_done_fn *done, void *arg)
+{
+	struct flusher *f = xcalloc(1, sizeof(*f));
+
+	f->done = done;
+	f->arg = arg;
+	f->next_gen = 1;
+	if (pipe2(f->pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		fatal("pipe2");
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	f->ev = event_new(base, f->pipe[0], EV_READ | EV_PERSIST,
+	    flusher_pipe_cb, f);
+	event_add(f->ev, NULL);
+	if (pthread_create(&f->thr, NULL, flusher_main, f) != 0)
+		fatalx("broker: cannot start the flusher thread");
+	return f;
+}
+
+void
+flusher_free(struct flusher *f)
+{
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->stop = true;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	pthread_join(f->thr, NULL);
+	flusher_report(f);
+	event_free(f->ev);
+	close(f->pipe[0]);
+	close(f->pipe[1]);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	free(f->pending);
+	free(f);
+}
+
+uint64_t
+flusher_request(struct flusher *f, struct seg *s)
+{
+	uint64_t gen;
+	size_t i;
+
+	pthread_mutex_lock(&f->mu);
+	for (i = 0; i < f->npending; i++)
+		if (f->pending[i] == s)
+			break;
+	if (i == f->npending) {
+		if (f->npending == f->cap) {
+			f->cap = f->cap == 0 ? 16 : f->cap * 2;
+			f->pending = xreallocarray(f->pending, f->cap,
+			    sizeof(*f->pending));
+		}
+		f->pending[f->npending++] = seg_ref(s);
+		pthread_cond_signal(&f->cv);
+	}
+	gen = f->next_gen;
+	pthread_mutex_unlock(&f->mu);
+	return gen;
+}
+
+uint64_t
+flusher_syncs(const struct flusher *f)
+{
+	return f->syncs;
+}

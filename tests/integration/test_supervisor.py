@@ -1,0 +1,304 @@
+"""moldaud: one supervisor runs the node's processes.
+
+Starts moldaud on a temporary config tree (a main file, a conf.d drop-in
+and --set overrides, broker on port 0), then checks: the broker child comes
+up and serves kcat, `moldau status` lists the children, a SIGKILLed broker
+is restarted on the same port with a higher restart count and clients work
+again, SIGHUP with a broken tree is refused while the node keeps serving,
+a crash-looping child is backed off, SIGTERM stops everything and exits 0
+with no child left, and `moldaud --check` names file:line:key.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+import harness
+
+SUPERVISOR_BIN = os.path.join(harness.BUILDDIR, "supervisor", "moldaud")
+MOLDAU_BIN = os.path.join(harness.BUILDDIR, "tools", "moldau")
+READY_RE = re.compile(r"moldaud: broker pid (\d+) ready: "
+                      r"PLAINTEXT://127\.0\.0\.1:(\d+)")
+
+MAIN_YAML = """\
+node:
+  id: 1
+  roles: [controller, broker, connect, streams]
+  log_level: info
+broker:
+  num.partitions: 1
+"""
+
+DROPIN_YAML = """\
+broker:
+  num.partitions: 2
+"""
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead for our purposes
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class Node:
+    """moldaud on a temp config tree; stderr in a file."""
+
+    def __init__(self, sets=(), main=MAIN_YAML, dropin=DROPIN_YAML):
+        assert os.access(SUPERVISOR_BIN, os.X_OK), \
+            "%s missing (build first)" % SUPERVISOR_BIN
+        self.dir = harness.mkdtemp("moldau-sup-")
+        self.etc = os.path.join(self.dir, "etc")
+        os.makedirs(os.path.join(self.etc, "conf.d"))
+        self.config = os.path.join(self.etc, "moldau.yaml")
+        self.write(main)
+        if dropin is not None:
+            with open(os.path.join(self.etc, "conf.d", "50-test.yaml"),
+                      "w") as f:
+                f.write(dropin)
+        self.run_dir = os.path.join(self.dir, "run")
+        self.sets = ["node.data_dir=" + os.path.join(self.dir, "data"),
+                     "node.run_dir=" + self.run_dir,
+                     "broker.listeners=PLAINTEXT://127.0.0.1:0"] + list(sets)
+        self.errpath = os.path.join(self.dir, "moldaud.log")
+        self.proc = None
+
+    def write(self, text):
+        with open(self.config, "w") as f:
+            f.write(text)
+
+    def argv(self):
+        av = [SUPERVISOR_BIN, "--config", self.config]
+        for s in self.sets:
+            av += ["--set", s]
+        return av
+
+    def start(self):
+        errf = open(self.errpath, "wb")
+        try:
+            self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
+                                         stdout=errf, stderr=errf,
+                                         cwd=self.dir)
+        finally:
+            errf.close()
+        harness._live_procs.append(self.proc)
+        return self
+
+    def log(self):
+        with open(self.errpath, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_ready(self, count=1, timeout=harness.READY_TIMEOUT):
+        """Wait for the count-th broker ready line; (pid, port)."""
+        def ready():
+            assert self.proc.poll() is None, \
+                "moldaud exited %s\n%s" % (self.proc.returncode, self.log())
+            m = READY_RE.findall(self.log())
+            return m[count - 1] if len(m) >= count else None
+        pid, port = harness.wait_for(ready, timeout, "broker ready #%d" %
+                                     count)
+        return int(pid), int(port)
+
+    def status(self, via_config=False):
+        """moldau status --json, finding the socket from the config tree
+        (via_config) or given it (the tree may be broken on purpose)."""
+        if via_config:
+            where = ["--config", self.config, "--set",
+                     "node.run_dir=" + self.run_dir]
+        else:
+            where = ["--socket", os.path.join(self.run_dir, "moldaud.sock")]
+        cp = subprocess.run([MOLDAU_BIN, "status", "--json"] + where,
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, timeout=30)
+        assert cp.returncode == 0, "moldau status failed: %s" % cp.stderr
+        st = json.loads(cp.stdout)
+        st["by_role"] = {c["role"]: c for c in st["children"]}
+        return st
+
+    def stop(self, timeout=10.0):
+        """SIGTERM; returns (exit status, seconds taken)."""
+        t0 = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise AssertionError("moldaud ignored SIGTERM for %.0fs\n%s" %
+                                 (timeout, self.log()))
+        finally:
+            if self.proc in harness._live_procs:
+                harness._live_procs.remove(self.proc)
+        return rc, time.monotonic() - t0
+
+
+def check_errors():
+    """--check: each kind of bad tree fails with one file:line:key line."""
+    d = harness.mkdtemp("moldau-check-")
+    os.makedirs(os.path.join(d, "conf.d"))
+    main = os.path.join(d, "moldau.yaml")
+    with open(main, "w") as f:
+        f.write("node:\n  id: 1\n")
+
+    def check(dropin, want):
+        with open(os.path.join(d, "conf.d", "10-x.yaml"), "w") as f:
+            f.write(dropin)
+        cp = subprocess.run([SUPERVISOR_BIN, "--config", main, "--check"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            timeout=30)
+        err = cp.stderr.decode()
+        lines = err.splitlines()
+        assert cp.returncode == 1, "--check on %r: status %d" % (
+            dropin, cp.returncode)
+        assert len(lines) == 1 and re.search(want, lines[0]), \
+            "--check on %r: %r does not match %r" % (dropin, err, want)
+        harness.log("--check:", lines[0])
+
+    prefix = re.escape(os.path.join(d, "conf.d", "10-x.yaml"))
+    check("node:\n  idd: 2\n",
+          prefix + r":2: node\.idd: unknown key \(did you mean id\?\)$")
+    check("broker:\n  num.partitions: many\n",
+          prefix + r":2: broker\.num\.partitions: expected an integer")
+    check("broker:\n  listeners: [\"127.0.0.1:9092\"]\n",
+          prefix + r":2: broker\.listeners: must be NAME://host:port")
+    os.unlink(os.path.join(d, "conf.d", "10-x.yaml"))
+    cp = subprocess.run([SUPERVISOR_BIN, "--config", main, "--check"],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        timeout=30)
+    assert cp.returncode == 0, cp.stderr
+    assert b"configuration OK" in cp.stdout
+
+
+def main_test():
+    check_errors()
+
+    node = Node().start()
+    pid, port = node.wait_ready()
+    boot = "127.0.0.1:%d" % port
+    harness.log("moldaud pid %d, broker pid %d on %s" % (node.proc.pid, pid,
+                                                        boot))
+    harness.kcat(["-L", "-b", boot])
+    harness.kcat_roundtrip_ok(boot, "sup-a")
+    st = node.status(via_config=True)
+    b = st["by_role"]["broker"]
+    assert st["pid"] == node.proc.pid and st["state"] == "running", st
+    assert b["state"] == "running" and b["pid"] == pid, b
+    assert b["restarts"] == 0 and b["last_exit"] == "", b
+    assert b["detail"] == "PLAINTEXT://" + boot, b
+    # roles with no binary yet are reported, not fatal
+    for role in ("connect", "streams"):
+        assert st["by_role"][role]["state"] == "unavailable", st
+    # the drop-in overrode the main file: auto-created topics get 2
+    cp = harness.kcat(["-L", "-b", boot, "-t", "sup-a", "-J"])
+    assert len(json.loads(cp.stdout)["topics"][0]["partitions"]) == 2
+
+    # A crash: restarted within 2 s on the same port, clients work again.
+    os.kill(pid, signal.SIGKILL)
+    t0 = time.monotonic()
+    pid2, port2 = node.wait_ready(count=2, timeout=5)
+    took = time.monotonic() - t0
+    assert took < 2.0, "restart took %.2fs" % took
+    assert pid2 != pid and port2 == port, (pid, pid2, port, port2)
+    harness.kcat_roundtrip_ok(boot, "sup-b")
+    b = node.status()["by_role"]["broker"]
+    assert b["restarts"] == 1 and b["pid"] == pid2, b
+    assert b["last_exit"] == "killed by signal 9 (Killed)", b
+    harness.log("broker restarted in %.2fs as pid %d" % (took, pid2))
+
+    # SIGHUP with a broken tree: refused, nothing restarted.
+    good = open(node.config).read()
+    node.write(good + "broker:\n  bogus.key: 1\n")
+    os.kill(node.proc.pid, signal.SIGHUP)
+    harness.wait_for(lambda: "reload refused" in node.log(), 5,
+                     "reload refusal")
+    assert re.search(r"moldau\.yaml:\d+: broker: duplicate|"
+                     r"moldau\.yaml:\d+: broker\.bogus\.key", node.log()), \
+        node.log()[-2000:]
+    b = node.status()["by_role"]["broker"]
+    assert b["pid"] == pid2 and b["restarts"] == 1, b
+    harness.kcat_roundtrip_ok(boot, "sup-c")
+
+    # SIGHUP with a good tree changing the log level: applied live.
+    node.write(good.replace("log_level: info", "log_level: debug"))
+    os.kill(node.proc.pid, signal.SIGHUP)
+    harness.wait_for(lambda: "broker: log level now debug" in node.log(),
+                     5, "live log level")
+    assert node.status()["by_role"]["broker"]["pid"] == pid2
+
+    # SIGTERM: the broker stops first (no controller binary), moldaud
+    # exits 0 and leaves no child behind.
+    rc, took = node.stop()
+    assert rc == 0, "moldaud exit %s\n%s" % (rc, node.log()[-3000:])
+    assert took < 10, "stop took %.1fs" % took
+    assert not pid_alive(pid2), "broker pid %d left behind" % pid2
+    assert "moldaud: stopping broker pid %d" % pid2 in node.log()
+    assert "moldaud: all children stopped" in node.log()
+    # dependency order: the broker goes before the controller (when the
+    # controller is built)
+    m = re.search(r"moldaud: started controller pid (\d+)", node.log())
+    if m:
+        order = [node.log().index("moldaud: stopping broker pid"),
+                 node.log().index("moldaud: stopping controller pid")]
+        assert order == sorted(order), "controller stopped before broker"
+        assert not pid_alive(int(m.group(1)))
+    assert not os.path.exists(os.path.join(node.run_dir, "moldaud.sock"))
+    harness.log("SIGTERM: stopped in %.2fs" % took)
+
+    crash_loop()
+    orphan_exit()
+
+
+def crash_loop():
+    """A broker that cannot bind exits at once, again and again: the
+    restarts are spaced out more and more and a crash loop is reported;
+    once the port is free it comes up."""
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    port = blocker.getsockname()[1]
+    node = Node(sets=["broker.listeners=PLAINTEXT://127.0.0.1:%d" % port])
+    node.start()
+    try:
+        harness.wait_for(lambda: "broker is crash-looping" in node.log(), 20,
+                         "crash loop report")
+        st = node.status()["by_role"]["broker"]
+        assert st["state"] == "crash-loop" and st["restarts"] >= 4, st
+        assert st["last_exit"] == "exited 1", st
+        delays = [int(x) for x in re.findall(
+            r"broker (?:exited 1; restarting|is crash-looping.*next start)"
+            r" in (\d+) ms", node.log())]
+        assert delays[:5] == [250, 500, 1000, 2000, 4000], delays
+        harness.log("crash loop backed off:", delays)
+    finally:
+        blocker.close()
+    node.wait_ready(timeout=40)
+    harness.kcat_roundtrip_ok("127.0.0.1:%d" % port, "sup-loop")
+    rc, _ = node.stop()
+    assert rc == 0
+
+
+def orphan_exit():
+    """moldaud killed outright: the broker sees its socket close and
+    exits by itself."""
+    node = Node().start()
+    pid, _ = node.wait_ready()
+    node.proc.kill()
+    node.proc.wait(timeout=10)
+    harness._live_procs.remove(node.proc)
+    harness.wait_for(lambda: not pid_alive(pid), 10,
+                     "broker %d to exit after moldaud died" % pid)
+
+
+if __name__ == "__main__":
+    harness.run(main_test)
