@@ -88,8 +88,13 @@ storage_read(const char *data_dir, struct storage_meta *m, char *err,
 				rc = MO_EMALFORMED;
 				break;
 			}
-			snprintf(m->cluster_id, sizeof(m->cluster_id), "%s",
-			    line + 11);
+			if (strlen(line + 11) >= sizeof(m->cluster_id)) {
+				snprintf(err, errsz, "%s: cluster.id too long",
+				    path);
+				rc = MO_EMALFORMED;
+				break;
+			}
+			memcpy(m->cluster_id, line + 11, strlen(line + 11) + 1);
 		} else if (strncmp(line, "node.id=", 8) == 0) {
 			errno = 0;
 			v = strtoll(line + 8, &end, 10);
