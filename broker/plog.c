@@ -23,6 +23,7 @@
 #include "err.h"
 #include "log.h"
 #include "log_segment.h"
+#include "log_service.h"
 #include "tconfig.h"
 #include "xmalloc.h"
 
@@ -165,7 +166,8 @@ plog_list(const char *dir, int64_t **bases, size_t *n)
 		(*bases)[(*n)++] = base;
 	}
 	closedir(d);
-	qsort(*bases, *n, sizeof(**bases), cmp_i64);
+	if (*n > 1)
+		qsort(*bases, *n, sizeof(**bases), cmp_i64);
 	return 0;
 }
 
@@ -238,6 +240,9 @@ plog_open(const char *dir, struct plog **out)
 	if (start > pl->log_start && start <= pl->log_end)
 		pl->log_start = start;
 	pl->clean_end = plog_read_number(dir, PLOG_CLEANER_NAME, 0);
+	if (pl->clean_end > pl->log_end)
+		pl->clean_end = 0;
+	pl->tomb_due = 0;	/* one pass after start finds old tombstones */
 	pl->ok = true;
 	*out = pl;
 	return 0;
@@ -251,6 +256,8 @@ plog_free(struct plog *pl)
 {
 	if (pl == NULL)
 		return;
+	if (pl->clean_job != NULL)
+		cleaner_abandon(pl->clean_job);
 	if (pl->ok && pl->nsegs > 0) {
 		struct seg *s = plog_active(pl);
 
@@ -630,4 +637,13 @@ plog_swap_segment(struct plog *pl, size_t i, struct seg *s)
 
 	pl->segs[i] = s;
 	seg_unref(old);
+}
+
+int
+plog_set_clean_end(struct plog *pl, int64_t offset)
+{
+	if (offset == pl->clean_end)
+		return 0;
+	pl->clean_end = offset;
+	return plog_write_number(pl->dir, PLOG_CLEANER_NAME, offset, false);
 }
