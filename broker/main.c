@@ -26,26 +26,6 @@ usage(void)
 	exit(2);
 }
 
-static int
-mkdir_p(const char *path)
-{
-	char *p = xstrdup(path);
-	int rc = 0;
-
-	for (char *s = p + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
-			rc = -1;
-		*s = '/';
-	}
-	if (mkdir(p, 0755) != 0 && errno != EEXIST)
-		rc = -1;
-	free(p);
-	return rc;
-}
-
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -123,7 +103,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	TAILQ_INIT(&b.waiting);
 	TAILQ_INIT(&b.conns);
-	if (mkdir_p(b.cfg->data_dir) != 0) {
+	if (mkdir_p(b.cfg->data_dir, 0755) != 0) {
 		log_warn("broker: cannot create data dir %s", b.cfg->data_dir);
 		goto out;
 	}

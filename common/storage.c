@@ -120,8 +120,9 @@ storage_read(const char *data_dir, struct storage_meta *m, char *err,
 	return rc;
 }
 
-static int
-storage_mkdir_p(const char *path)
+/* mkdir -p: create path and its missing parents with mode. */
+int
+mkdir_p(const char *path, mode_t mode)
 {
 	char *p = xstrdup(path);
 	int rc = 0;
@@ -130,11 +131,11 @@ storage_mkdir_p(const char *path)
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+		if (mkdir(p, mode) != 0 && errno != EEXIST)
 			rc = -1;
 		*s = '/';
 	}
-	if (mkdir(p, 0755) != 0 && errno != EEXIST)
+	if (mkdir(p, mode) != 0 && errno != EEXIST)
 		rc = -1;
 	free(p);
 	return rc;
@@ -149,7 +150,7 @@ storage_write(const char *data_dir, const struct storage_meta *m, char *err,
 	int rc = -1;
 
 	xasprintf(&tmp, "%s.tmp", path);
-	if (storage_mkdir_p(data_dir) != 0) {
+	if (mkdir_p(data_dir, 0755) != 0) {
 		snprintf(err, errsz, "cannot create %s: %s", data_dir,
 		    strerror(errno));
 		goto out;

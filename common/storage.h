@@ -7,6 +7,7 @@
 #ifndef MO_STORAGE_H
 #define MO_STORAGE_H
 
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,5 +40,7 @@ int	storage_write(const char *data_dir, const struct storage_meta *,
  */
 int	storage_open(const struct mo_config *, struct storage_meta *,
 	    char *err, size_t errsz, int *formatted);
+
+int	mkdir_p(const char *, mode_t);
 
 #endif
