@@ -15,6 +15,7 @@
 #include "broker.h"
 #include "ipc_child.h"
 #include "log.h"
+#include "log_service.h"
 #include "storage.h"
 #include "xmalloc.h"
 
@@ -131,6 +132,7 @@ main(int argc, char **argv)
 		goto out;
 	if (net_listen(&b) != 0)
 		goto out;
+	logsvc_start(&b);	/* retention, flushing, config refresh */
 	b.sigterm = evsignal_new(b.base, SIGTERM, signal_cb, &b);
 	b.sigint = evsignal_new(b.base, SIGINT, signal_cb, &b);
 	evsignal_add(b.sigterm, NULL);
@@ -144,6 +146,7 @@ main(int argc, char **argv)
 out:
 	ipc_child_free(ic);
 	net_close_all(&b);
+	logsvc_stop(&b);
 	groups_clear(&b.groups);
 	if (b.wake != NULL)
 		event_free(b.wake);

@@ -18,7 +18,6 @@
 
 #include "broker.h"
 #include "log.h"
-#include "log_service.h"
 #include "xmalloc.h"
 
 #define CONN_MAX_INFLIGHT	256
@@ -544,8 +543,6 @@ net_listen(struct broker *b)
 		b->adv_host = xstrdup(host);
 		b->adv_port = port;
 	}
-	/* Listening means serving: start the log's background work. */
-	logsvc_start(b);
 	return 0;
 }
 
@@ -556,7 +553,6 @@ net_close_all(struct broker *b)
 
 	while ((c = TAILQ_FIRST(&b->conns)) != NULL)
 		conn_free(c);
-	logsvc_stop(b);
 	for (size_t i = 0; i < b->nlisteners; i++)
 		evconnlistener_free(b->listeners[i]);
 	free(b->listeners);
