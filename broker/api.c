@@ -13,10 +13,13 @@
 
 /*
  * Version ranges: those Kafka 3.7 advertises, except the pre-0.11 message
- * formats (Produce from v3, Fetch from v4) and ListOffsets v0.
+ * formats (Fetch from v4) and ListOffsets v0.  Produce is advertised from
+ * v0 because librdkafka before 2.10 sends gzip, snappy and lz4 batches only
+ * to a broker whose Produce range includes v0 (it sends them uncompressed
+ * otherwise); a batch of magic 0 or 1 is still refused at any version.
  */
 static const struct api_entry api_table[] = {
-	[KP_API_PRODUCE] = { 3, 10, api_produce },
+	[KP_API_PRODUCE] = { 0, 10, api_produce },
 	[KP_API_FETCH] = { 4, 16, api_fetch },
 	[KP_API_LIST_OFFSETS] = { 1, 8, api_list_offsets },
 	[KP_API_METADATA] = { 0, 12, api_metadata },

@@ -11,6 +11,7 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "tconfig.h"
 #include "log_service.h"
 
 #define PRODUCE_MAX_BATCHES	4096
@@ -83,6 +84,8 @@ produce_partition(struct produce_ctx *x, struct topic *t,
 		pr->error_code = KERR_INVALID_RECORD;
 		return;
 	}
+	if (!part->log->configured)
+		plog_configure(part->log, t);
 	pos = 0;
 	nb = 0;
 	while (pos < len) {
@@ -93,6 +96,16 @@ produce_partition(struct produce_ctx *x, struct topic *t,
 			    "byte %zu: %s", t->name, pd->index, pos,
 			    mo_strerror(rc));
 			pr->error_code = produce_err(rc);
+			return;
+		}
+		if (part->log->conf.compact && batch_has_null_key(p + pos,
+		    &info, (size_t)b->cfg->message_max_bytes * 64)) {
+			static const char msg[] = "Compacted topic cannot "
+			    "accept message without key";
+
+			pr->error_code = KERR_INVALID_RECORD;
+			pr->error_message.p = msg;
+			pr->error_message.len = (int32_t)sizeof(msg) - 1;
 			return;
 		}
 		sizes[nb] = (uint32_t)info.length + 12;
@@ -173,8 +186,6 @@ api_produce(struct broker *b, struct req *r)
 	struct produce_ctx x = { b, r, false, now_ms(), false, false, 0 };
 	int32_t nt = req->topic_data.n > 0 ? req->topic_data.n : 0;
 
-	x.log_append_time =
-	    strcmp(b->cfg->log_message_timestamp_type, "LogAppendTime") == 0;
 	resp = kp_arena_alloc(&r->arena, sizeof(*resp));
 	kp_init(&kp_produce_response_desc, resp);
 	tr = kp_arena_alloc(&r->arena, (size_t)(nt ? nt : 1) * td->size);
@@ -187,6 +198,9 @@ api_produce(struct broker *b, struct req *r)
 
 		kp_init(td, &tr[i]);
 		tr[i].name = d->name;
+		/* message.timestamp.type: the topic's, else the broker's */
+		x.log_append_time = t != NULL && strcmp(tconfig_get(t,
+		    "message.timestamp.type"), "LogAppendTime") == 0;
 		tr[i].partition_responses.v = kp_arena_alloc(&r->arena,
 		    (size_t)(np ? np : 1) * pd->size);
 		tr[i].partition_responses.n = np;

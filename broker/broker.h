@@ -55,6 +55,9 @@ struct plog {
 	int64_t			 last_flush_ms;
 	int64_t			 clean_end;	/* compacted below this */
 	bool			 cleaning;	/* a cleaner job is out */
+	struct clean_job	*clean_job;	/* that job (log_cleaner.c) */
+	int64_t			 tomb_due;	/* kept tombstones expire */
+	int64_t			 clean_retry_ms; /* after a failed pass */
 };
 
 /* A byte range of whole batches inside one segment. */
@@ -113,6 +116,8 @@ void	plog_maybe_roll(struct plog *, int64_t now);
 size_t	plog_retain(struct plog *, int64_t now);
 /* Replace segs[i] by a cleaned copy (same base offset); takes the ref. */
 void	plog_swap_segment(struct plog *, size_t i, struct seg *);
+/* Persist the cleaner position (a segment base: compacted below it). */
+int	plog_set_clean_end(struct plog *, int64_t offset);
 
 /* ---- topics.c: topic registry ---- */
 

@@ -38,13 +38,20 @@ uint64_t flusher_syncs(const struct flusher *);
 /* ---- log_cleaner.c ---- */
 
 struct cleaner;
+struct clean_job;
 
 struct cleaner *cleaner_new(struct event_base *);
+/* Stop the thread; a job still out is cancelled (its result dropped). */
 void	cleaner_free(struct cleaner *);
 /* Start compacting pl when it is due and the cleaner is idle. */
 void	cleaner_consider(struct cleaner *, struct plog *, int64_t now);
-/* pl is going away: drop any result for it. */
-void	cleaner_forget(struct cleaner *, struct plog *);
+/* Cleaning passes finished (tests, status). */
+uint64_t cleaner_passes(const struct cleaner *);
+/*
+ * pl (whose job this is) is going away: cancel the job; once this returns
+ * the thread renames nothing more into its directory (plog_free).
+ */
+void	cleaner_abandon(struct clean_job *);
 
 /* ---- log_service.c ---- */
 

@@ -145,6 +145,30 @@ out:
 	return e;
 }
 
+bool
+batch_has_null_key(const uint8_t *p, const struct batch_info *bi,
+    size_t max_decompressed)
+{
+	struct wbuf tmp = { 0 };
+	struct record rec;
+	struct rd r;
+	bool found = false;
+
+	if (bi->attributes & BATCH_ATTR_CONTROL)
+		return false;
+	if (batch_records(p, bi, max_decompressed, &tmp, &r) != 0) {
+		wbuf_clear(&tmp);
+		return false;	/* batch_validate reported it */
+	}
+	for (int32_t i = 0; i < bi->record_count && !found; i++) {
+		if (batch_records_next(&r, &rec) != 0)
+			break;
+		found = rec.key.len < 0;
+	}
+	wbuf_clear(&tmp);
+	return found;
+}
+
 void
 batch_set_base_offset(uint8_t *p, int64_t base_offset)
 {
@@ -155,6 +179,20 @@ void
 batch_set_leader_epoch(uint8_t *p, int32_t epoch)
 {
 	batch_put_u32(p + BATCH_OFF_LEADER_EPOCH, (uint32_t)epoch);
+}
+
+void
+batch_make_empty(uint8_t *p)
+{
+	uint16_t attr = (uint16_t)(p[BATCH_OFF_ATTRIBUTES] << 8 |
+	    p[BATCH_OFF_ATTRIBUTES + 1]);
+
+	batch_put_u32(p + BATCH_OFF_LENGTH,
+	    BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD);
+	batch_put_u16(p + BATCH_OFF_ATTRIBUTES,
+	    (uint16_t)(attr & ~BATCH_ATTR_CODEC_MASK));
+	batch_put_u32(p + BATCH_OFF_RECORD_COUNT, 0);
+	batch_update_crc(p, BATCH_HEADER_SIZE);
 }
 
 void
@@ -337,12 +375,27 @@ batch_builder_add(struct batch_builder *b, int64_t ts, const void *key,
     int32_t keylen, const void *val, int32_t vallen,
     const struct record_header *hdrs, int32_t nhdrs)
 {
+	int32_t delta = b->count == 0 ? 0 : b->last_delta + 1;
+
+	if (b->count > 0 && b->last_delta == INT32_MAX) {
+		b->records.err = MO_EOVERFLOW;
+		return;
+	}
+	batch_builder_add_at(b, delta, ts, key, keylen, val, vallen, hdrs,
+	    nhdrs);
+}
+
+void
+batch_builder_add_at(struct batch_builder *b, int32_t delta, int64_t ts,
+    const void *key, int32_t keylen, const void *val, int32_t vallen,
+    const struct record_header *hdrs, int32_t nhdrs)
+{
 	struct wbuf *w = &b->records;
 	int64_t tsd = (int64_t)((uint64_t)ts - (uint64_t)b->base_timestamp);
 	size_t size;
 	int32_t i;
 
-	size = 1 + batch_vsize(tsd) + batch_vsize(b->count) +
+	size = 1 + batch_vsize(tsd) + batch_vsize(delta) +
 	    batch_bytes_size(keylen) + batch_bytes_size(vallen) +
 	    batch_vsize(nhdrs);
 	for (i = 0; i < nhdrs; i++)
@@ -350,14 +403,15 @@ batch_builder_add(struct batch_builder *b, int64_t ts, const void *key,
 		    batch_bytes_size(hdrs[i].value.len);
 	if (w->err != 0)
 		return;
-	if (size > INT32_MAX || b->count == INT32_MAX) {
+	if (size > INT32_MAX || b->count == INT32_MAX || delta < 0 ||
+	    (b->count > 0 && delta <= b->last_delta)) {
 		w->err = MO_EOVERFLOW;
 		return;
 	}
 	wbuf_put_varint(w, (int32_t)size);
 	wbuf_put_i8(w, 0);
 	wbuf_put_varlong(w, tsd);
-	wbuf_put_varint(w, b->count);
+	wbuf_put_varint(w, delta);
 	batch_put_bytes(w, key, keylen);
 	batch_put_bytes(w, val, vallen);
 	wbuf_put_varint(w, nhdrs);
@@ -367,6 +421,7 @@ batch_builder_add(struct batch_builder *b, int64_t ts, const void *key,
 	}
 	if (b->count == 0 || ts > b->max_timestamp)
 		b->max_timestamp = ts;
+	b->last_delta = delta;
 	b->count++;
 }
 
@@ -402,7 +457,7 @@ batch_builder_finish(struct batch_builder *b, struct wbuf *out)
 	wbuf_put_i8(out, BATCH_MAGIC);
 	wbuf_mark(out, 4);			/* crc */
 	wbuf_put_i16(out, (int16_t)(b->attributes | b->codec));
-	wbuf_put_i32(out, b->count - 1);
+	wbuf_put_i32(out, b->last_delta);
 	wbuf_put_i64(out, b->base_timestamp);
 	wbuf_put_i64(out, b->max_timestamp);
 	wbuf_put_i64(out, b->producer_id);

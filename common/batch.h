@@ -113,11 +113,25 @@ int	batch_validate(const uint8_t *, size_t, size_t max_decompressed,
 int	batch_records(const uint8_t *, const struct batch_info *,
 	    size_t max_decompressed, struct wbuf *tmp, struct rd *);
 
+/*
+ * Whether a validated batch holds a record with a null key (a compacted
+ * topic refuses those).  Control batches have none by definition.
+ */
+bool	batch_has_null_key(const uint8_t *, const struct batch_info *,
+	    size_t max_decompressed);
+
 /* In-place edits after validation (p is a batch of at least 61 bytes). */
 void	batch_set_base_offset(uint8_t *, int64_t);	/* not in the CRC */
 void	batch_set_leader_epoch(uint8_t *, int32_t);	/* not in the CRC */
 /* Set the LogAppendTime bit, base and max timestamps; recompute the CRC. */
 void	batch_set_log_append_time(uint8_t *, size_t, int64_t);
+/*
+ * Turn the batch at p into one without records (header only, 61 bytes,
+ * uncompressed), keeping its offsets, timestamps and producer fields: the
+ * log cleaner leaves one where the log's last records were all removed,
+ * so consumers still move past them to the log end.
+ */
+void	batch_make_empty(uint8_t *);
 /* Recompute the CRC after other edits of a batch of len >= batch_size. */
 void	batch_update_crc(uint8_t *, size_t);
 
@@ -157,6 +171,7 @@ struct batch_builder {
 	int16_t		producer_epoch;
 	int32_t		base_sequence;
 	int32_t		count;
+	int32_t		last_delta;	/* offset delta of the last record */
 	struct wbuf	records;	/* uncompressed records */
 };
 
@@ -172,6 +187,14 @@ void	batch_builder_set_leader_epoch(struct batch_builder *, int32_t);
 void	batch_builder_add(struct batch_builder *, int64_t ts,
 	    const void *key, int32_t keylen, const void *val, int32_t vallen,
 	    const struct record_header *, int32_t nhdrs);
+/*
+ * Add a record at an explicit offset delta (> the last one added; the log
+ * cleaner keeps the offsets of the records it keeps, leaving gaps).  The
+ * batch's last offset delta is the last record's.
+ */
+void	batch_builder_add_at(struct batch_builder *, int32_t offset_delta,
+	    int64_t ts, const void *key, int32_t keylen, const void *val,
+	    int32_t vallen, const struct record_header *, int32_t nhdrs);
 /* One control record (ABORT/COMMIT marker) with its coordinator epoch. */
 void	batch_builder_add_control(struct batch_builder *, int64_t ts,
 	    int16_t type, int32_t coordinator_epoch);

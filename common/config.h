@@ -30,6 +30,9 @@ struct mo_config {
 	/* cluster */
 	struct mo_strlist	controllers;		/* cluster.controllers */
 	char			*cluster_id;		/* cluster.id */
+	/* cluster.metadata.log.max.record.bytes.between.snapshots */
+	int64_t			 metadata_snapshot_bytes;
+	int32_t			 broker_session_timeout_ms;	/* cluster.broker.session.timeout.ms */
 	/* broker (Kafka property names) */
 	struct mo_strlist	listeners;		/* broker.listeners */
 	struct mo_strlist	advertised_listeners;	/* broker.advertised.listeners */

@@ -19,40 +19,52 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "err.h"
 #include "kproto_gen.h"
 #include "log.h"
 #include "xmalloc.h"
+#include "bg.h"
+#include "ctl.h"
+#include "meta_image.h"
 #include "meta_log.h"
 #include "raft.h"
 #include "raft_io_tcp.h"
+#include "snapshot.h"
 
 #define CTL_TICK_MS	20
 #define CTL_NOOP_MS	500
-#define CTL_REC_NOOP	20	/* NoOpRecord's metadata record type */
+#define CTL_IMAGE_LOG_MS 1000
+#define CTL_KEEP_SNAPSHOTS 2
 
 struct ctl_job {
-	struct meta_job	 mj;	/* first: meta_log frees jobs at close */
-	struct raft_msg	*msgs;
-	size_t		 nmsgs;
-	int64_t		 end;
-	int32_t		 last_epoch;
+	struct meta_job		 mj;	/* first */
+	struct ctl		*c;
+	struct raft_msg		*msgs;
+	size_t			 nmsgs;
+	int64_t			 end;
+	int32_t			 last_epoch;
+	/* A snapshot from the leader to install. */
+	uint8_t			*snap;
+	size_t			 snap_len;
+	int64_t			 snap_off;
+	int32_t			 snap_epoch;
+	struct meta_image	*new_img;
+	char			 err[512];
 };
 
-struct ctl {
-	struct mo_config	*cfg;
-	struct event_base	*base;
-	struct raft		*raft;
-	struct rio		*io;
-	struct meta_log		*log;
-	struct event		*tick_ev, *ready_ev, *sig_int, *sig_term;
-	bool			 job_busy;
-	int64_t			 last_noop_ms;
-	int64_t			 reported_hw;
-	bool			 stopping;
+struct ctl_snap {
+	struct bg_job		 bj;	/* first */
+	struct ctl		*c;
+	struct meta_image	*img;
+	uint8_t			*bytes;
+	size_t			 len;
+	int			 rc;
+	char			 path[4096];
+	char			 err[4400];
 };
 
-static int64_t
-now_ms(void)
+int64_t
+ctl_now_ms(void)
 {
 	struct timespec ts;
 
@@ -74,6 +86,18 @@ ctl_schedule(struct ctl *c)
 	event_active(c->ready_ev, EV_TIMEOUT, 0);
 }
 
+int64_t
+ctl_propose(struct ctl *c, const struct wbuf *w)
+{
+	int64_t off;
+
+	if (w->err != 0)
+		return -1;
+	off = raft_propose(c->raft, w->data, w->len, ctl_now_ms());
+	ctl_schedule(c);
+	return off;
+}
+
 static void
 ctl_send_all(struct ctl *c, struct raft_msg *msgs, size_t n)
 {
@@ -81,6 +105,168 @@ ctl_send_all(struct ctl *c, struct raft_msg *msgs, size_t n)
 
 	for (i = 0; i < n; i++)
 		rio_send(c->io, &msgs[i]);
+}
+
+static void
+ctl_job_free(struct meta_job *mj)
+{
+	struct ctl_job *j = (struct ctl_job *)mj;
+	size_t i;
+
+	for (i = 0; i < j->nmsgs; i++)
+		raft_msg_clear(&j->msgs[i]);
+	free(j->msgs);
+	for (i = 0; i < j->mj.nentries; i++)
+		raft_entry_clear(&j->mj.entries[i]);
+	free(j->mj.entries);
+	free(j->snap);
+	meta_image_free(j->new_img);
+	free(j);
+}
+
+/* ---- snapshots ---- */
+
+static void
+ctl_snap_run(struct bg_job *bj)
+{
+	struct ctl_snap *s = (struct ctl_snap *)bj;
+
+	s->rc = snapshot_write(s->c->meta_dir, s->img, s->path,
+	    sizeof(s->path), s->err, sizeof(s->err));
+	if (s->rc == 0) {
+		snapshot_prune(s->c->meta_dir, CTL_KEEP_SNAPSHOTS);
+		if (snapshot_read_file(s->path, &s->bytes, &s->len) != 0) {
+			snprintf(s->err, sizeof(s->err), "%s: %s", s->path,
+			    strerror(errno));
+			s->rc = -1;
+		}
+	}
+}
+
+static void
+ctl_snap_release(struct bg_job *bj)
+{
+	struct ctl_snap *s = (struct ctl_snap *)bj;
+
+	meta_image_free(s->img);
+	free(s->bytes);
+	free(s);
+}
+
+static void
+ctl_snap_done(struct bg_job *bj)
+{
+	struct ctl_snap *s = (struct ctl_snap *)bj;
+	struct ctl *c = s->c;
+
+	c->snap_busy = false;
+	if (s->rc != 0)
+		log_warnx("controller %d: snapshot failed: %s",
+		    c->cfg->node_id, s->err);
+	else if (raft_snapshot_taken(c->raft, s->img->end_offset,
+	    s->img->last_epoch, s->bytes, s->len) == 0) {
+		log_info("controller %d: snapshot at offset %lld epoch %d "
+		    "written: %s (%zu bytes)", c->cfg->node_id,
+		    (long long)s->img->end_offset, s->img->last_epoch,
+		    s->path, s->len);
+		c->compact_to = s->img->end_offset;
+		ctl_schedule(c);
+	}
+	ctl_snap_release(bj);
+}
+
+static void
+ctl_maybe_snapshot(struct ctl *c)
+{
+	struct ctl_snap *s;
+
+	if (c->snap_busy || c->install_pending ||
+	    c->bytes_since_snap < c->cfg->metadata_snapshot_bytes ||
+	    c->img->end_offset <= raft_log_start(c->raft))
+		return;
+	s = xcalloc(1, sizeof(*s));
+	s->bj.run = ctl_snap_run;
+	s->bj.done = ctl_snap_done;
+	s->bj.release = ctl_snap_release;
+	s->c = c;
+	s->img = meta_image_dup(c->img);
+	c->snap_busy = true;
+	c->bytes_since_snap = 0;
+	bg_submit(c->bg, &s->bj);
+}
+
+/* Apply the committed entries the image lacks. */
+static void
+ctl_apply(struct ctl *c)
+{
+	const struct raft_entry *e;
+	int64_t hw = raft_hw(c->raft);
+
+	if (c->install_pending)
+		return;
+	while (c->img->end_offset < hw &&
+	    (e = raft_entry_at(c->raft, c->img->end_offset)) != NULL) {
+		if (!e->control && e->len > 0 &&
+		    meta_image_apply(c->img, e->data, e->len) != 0)
+			log_warnx("controller %d: entry %lld has unreadable "
+			    "metadata records", c->cfg->node_id,
+			    (long long)e->offset);
+		c->img->end_offset = e->offset + 1;
+		c->img->last_epoch = e->epoch;
+		c->bytes_since_snap += (int64_t)e->len;
+	}
+	ctl_api_applied(c);
+	ctl_maybe_snapshot(c);
+}
+
+static void
+ctl_log_image(struct ctl *c, int64_t now, bool force)
+{
+	uint64_t d;
+
+	if (!force && now - c->logged_ms < CTL_IMAGE_LOG_MS)
+		return;
+	c->logged_ms = now;
+	d = meta_image_digest(c->img);
+	if (!force && d == c->logged_digest)
+		return;
+	c->logged_digest = d;
+	log_info("controller %d: image at offset %lld: %zu brokers "
+	    "(%zu fenced), %zu topics, digest %016llx", c->cfg->node_id,
+	    (long long)c->img->end_offset, c->img->nbrokers,
+	    meta_image_fenced(c->img), c->img->ntopics, (unsigned long long)d);
+}
+
+/* ---- the Raft driver ---- */
+
+static void
+ctl_install_pre(struct meta_job *mj)
+{
+	struct ctl_job *j = (struct ctl_job *)mj;
+
+	j->new_img = snapshot_install(j->c->meta_dir, j->snap_off,
+	    j->snap_epoch, j->snap, j->snap_len, j->err, sizeof(j->err));
+	if (j->new_img == NULL)
+		mj->err = MO_EIO;
+	else
+		snapshot_prune(j->c->meta_dir, CTL_KEEP_SNAPSHOTS);
+}
+
+static struct raft_entry *
+ctl_entries_copy(const struct raft_entry *v, size_t n)
+{
+	struct raft_entry *d = xcalloc(n, sizeof(*d));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		d[i] = v[i];
+		d[i].data = NULL;
+		if (v[i].len > 0) {
+			d[i].data = xmalloc(v[i].len);
+			memcpy(d[i].data, v[i].data, v[i].len);
+		}
+	}
+	return d;
 }
 
 /* Hand one ready to the disk; its messages wait for durability. */
@@ -92,30 +278,58 @@ ctl_process_ready(struct ctl *c)
 	size_t i;
 	bool wrote = false;
 
-	if (c->job_busy || !raft_has_ready(c->raft))
+	ctl_apply(c);
+	if (c->job_busy)
 		return;
+	j = xcalloc(1, sizeof(*j));
+	meta_job_init(&j->mj);
+	j->mj.arg = j;
+	j->c = c;
+	if (!raft_has_ready(c->raft)) {
+		if (c->compact_to < 0) {
+			free(j);
+			return;
+		}
+		j->mj.compact_to = c->compact_to;
+		c->compact_to = -1;
+		c->job_busy = true;
+		meta_log_submit(c->log, &j->mj);
+		return;
+	}
 	raft_ready(c->raft, &rd);
-	if (rd.reset_offset >= 0)
-		log_warnx("controller: snapshot install is not supported yet");
+	if (rd.reset_offset >= 0) {
+		j->snap = xmalloc(rd.snapshot_len + 1);
+		memcpy(j->snap, rd.snapshot, rd.snapshot_len);
+		j->snap_len = rd.snapshot_len;
+		j->snap_off = rd.reset_offset;
+		j->snap_epoch = rd.reset_epoch;
+		j->mj.pre = ctl_install_pre;
+		j->mj.reset_to = rd.reset_offset;
+		c->install_pending = true;
+		c->compact_to = -1;
+		wrote = true;
+	}
 	if (rd.truncate_to >= 0) {
-		meta_log_truncate(c->log, rd.truncate_to);
+		j->mj.truncate_to = rd.truncate_to;
 		wrote = true;
 	}
 	if (rd.nappend > 0) {
-		if (meta_log_append(c->log, rd.append, rd.nappend) != 0)
-			fatalx("controller: cannot write the metadata log");
+		j->mj.entries = ctl_entries_copy(rd.append, rd.nappend);
+		j->mj.nentries = rd.nappend;
 		wrote = true;
+	}
+	if (c->compact_to >= 0) {
+		j->mj.compact_to = c->compact_to;
+		c->compact_to = -1;
 	}
 	if (rd.hw_changed && rd.hw != c->reported_hw) {
 		log_debug("controller %d: committed offset %lld (epoch %d)",
 		    c->cfg->node_id, (long long)rd.hw, raft_epoch(c->raft));
 		c->reported_hw = rd.hw;
 	}
-	j = xcalloc(1, sizeof(*j));
 	j->mj.write_hard = rd.hard_changed;
 	j->mj.hard = rd.hard;
 	j->mj.sync_log = wrote;
-	j->mj.arg = j;
 	j->end = raft_log_end(c->raft);
 	j->last_epoch = raft_last_epoch(c->raft);
 	if (rd.nmsgs > 0) {
@@ -127,10 +341,11 @@ ctl_process_ready(struct ctl *c)
 		j->nmsgs = rd.nmsgs;
 	}
 	raft_advance(c->raft, &rd);
-	if (!j->mj.write_hard && !j->mj.sync_log) {
+	if (!j->mj.write_hard && !j->mj.sync_log && j->mj.compact_to < 0) {
 		ctl_send_all(c, j->msgs, j->nmsgs);
-		free(j->msgs);
-		free(j);
+		j->nmsgs = 0;
+		ctl_job_free(&j->mj);
+		ctl_apply(c);
 		ctl_schedule(c);
 		return;
 	}
@@ -144,15 +359,31 @@ ctl_job_done(struct meta_job *mj, void *arg)
 	struct ctl *c = arg;
 	struct ctl_job *j = (struct ctl_job *)mj;
 
+	if (mj->err != 0 && mj->pre != NULL && j->new_img == NULL)
+		fatalx("controller %d: cannot install the snapshot at offset "
+		    "%lld from the leader: %s", c->cfg->node_id,
+		    (long long)j->snap_off, j->err);
 	if (mj->err != 0)
 		fatalx("controller: cannot sync the metadata log or quorum "
 		    "state");
 	c->job_busy = false;
+	if (j->new_img != NULL) {
+		meta_image_free(c->img);
+		c->img = j->new_img;
+		j->new_img = NULL;
+		c->install_pending = false;
+		c->bytes_since_snap = 0;
+		log_info("controller %d: loaded the leader's snapshot at "
+		    "offset %lld epoch %d: %zu brokers, %zu topics",
+		    c->cfg->node_id, (long long)c->img->end_offset,
+		    c->img->last_epoch, c->img->nbrokers, c->img->ntopics);
+	}
 	ctl_send_all(c, j->msgs, j->nmsgs);
+	j->nmsgs = 0;
 	if (mj->sync_log)
-		raft_persisted(c->raft, j->end, j->last_epoch, now_ms());
-	free(j->msgs);
-	free(j);
+		raft_persisted(c->raft, j->end, j->last_epoch, ctl_now_ms());
+	ctl_job_free(mj);
+	ctl_apply(c);
 	ctl_schedule(c);
 }
 
@@ -165,19 +396,15 @@ ctl_ready_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-ctl_propose_noop(struct ctl *c, int64_t now)
+ctl_propose_noop(struct ctl *c)
 {
 	struct kp_no_op_record rec;
 	struct wbuf w = { 0 };
 
-	/* KIP-631 framing: frame version, record type, record version. */
 	memset(&rec, 0, sizeof(rec));
-	wbuf_put_uvarint(&w, 0);
-	wbuf_put_uvarint(&w, CTL_REC_NOOP);
-	wbuf_put_uvarint(&w, 0);
-	kp_encode(&w, &kp_no_op_record_desc, 0, true, &rec);
-	if (w.err == 0)
-		raft_propose(c->raft, w.data, w.len, now);
+	if (meta_record_put(&w, MI_REC_NO_OP, 0, &kp_no_op_record_desc,
+	    &rec) == 0)
+		ctl_propose(c, &w);
 	wbuf_clear(&w);
 }
 
@@ -185,7 +412,7 @@ static void
 ctl_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctl *c = arg;
-	int64_t now = now_ms();
+	int64_t now = ctl_now_ms();
 
 	(void)fd;
 	(void)what;
@@ -193,8 +420,10 @@ ctl_tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (raft_role(c->raft) == RAFT_LEADER &&
 	    now - c->last_noop_ms >= CTL_NOOP_MS) {
 		c->last_noop_ms = now;
-		ctl_propose_noop(c, now);
+		ctl_propose_noop(c);
 	}
+	ctl_api_tick(c, now);
+	ctl_log_image(c, now, false);
 	if (c->stopping && !c->job_busy && !raft_has_ready(c->raft))
 		event_base_loopexit(c->base, NULL);
 	ctl_process_ready(c);
@@ -205,62 +434,8 @@ ctl_recv(const struct raft_msg *m, void *arg)
 {
 	struct ctl *c = arg;
 
-	raft_recv(c->raft, m, now_ms());
+	raft_recv(c->raft, m, ctl_now_ms());
 	ctl_schedule(c);
-}
-
-static int
-ctl_describe_quorum(struct ctl *c, int16_t v, struct wbuf *w)
-{
-	const struct kp_msg *km = kp_msg_get(KP_API_DESCRIBE_QUORUM);
-	struct kp_describe_quorum_response r;
-	struct kp_describe_quorum_response_topic_data t;
-	struct kp_describe_quorum_response_partition_data p;
-	struct kp_describe_quorum_response_replica_state rs[RAFT_MAX_VOTERS];
-	struct raft_replica reps[RAFT_MAX_VOTERS];
-	size_t n, i;
-	int64_t now = now_ms();
-	bool leader = raft_role(c->raft) == RAFT_LEADER;
-
-	kp_init(km->resp, &r);
-	kp_init(&kp_describe_quorum_response_topic_data_desc, &t);
-	kp_init(&kp_describe_quorum_response_partition_data_desc, &p);
-	n = raft_replicas(c->raft, reps, RAFT_MAX_VOTERS);
-	for (i = 0; i < n; i++) {
-		kp_init(&kp_describe_quorum_response_replica_state_desc,
-		    &rs[i]);
-		rs[i].replica_id = reps[i].id;
-		rs[i].log_end_offset = reps[i].end_offset;
-		rs[i].last_fetch_timestamp = reps[i].last_fetch_ms < 0 ? -1 :
-		    (int64_t)time(NULL) * 1000 - (now - reps[i].last_fetch_ms);
-		rs[i].last_caught_up_timestamp = -1;
-	}
-	p.error_code = leader ? 0 : 6;	/* NOT_LEADER_OR_FOLLOWER */
-	p.leader_id = raft_leader(c->raft);
-	p.leader_epoch = raft_epoch(c->raft);
-	p.high_watermark = raft_hw(c->raft);
-	p.current_voters.v = rs;
-	p.current_voters.n = (int32_t)n;
-	p.observers.n = 0;
-	t.topic_name.p = RIO_TOPIC;
-	t.topic_name.len = (int32_t)strlen(RIO_TOPIC);
-	t.partitions.v = &p;
-	t.partitions.n = 1;
-	r.topics.v = &t;
-	r.topics.n = 1;
-	return kp_encode(w, km->resp, v, kp_flexible(km, v), &r);
-}
-
-static int
-ctl_api(const struct kp_req_hdr *h, struct rd *r, struct wbuf *w, void *arg)
-{
-	const struct kp_msg *km = kp_msg_get(h->api_key);
-
-	(void)r;
-	if (h->api_key != KP_API_DESCRIBE_QUORUM || km == NULL ||
-	    h->api_version < km->vmin || h->api_version > km->vmax)
-		return -1;
-	return ctl_describe_quorum(arg, h->api_version, w) == 0 ? 0 : -1;
 }
 
 static void
@@ -271,7 +446,7 @@ ctl_signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	log_info("controller %d: signal %d, stopping", c->cfg->node_id,
 	    (int)sig);
-	raft_resign(c->raft, now_ms());
+	raft_resign(c->raft, ctl_now_ms());
 	c->stopping = true;
 	ctl_schedule(c);
 }
@@ -309,11 +484,13 @@ ctl_setup(struct ctl *c, const char *listen)
 	char host[256], lhost[256], dir[4096], err[512];
 	int32_t id;
 	int port, lport = -1, bound;
-	size_t i;
+	size_t i, snap_len = 0;
+	uint8_t *snap = NULL;
+	int64_t t0;
 
 	raft_cfg_defaults(&rc);
 	rc.id = c->cfg->node_id;
-	rc.seed = (uint64_t)now_ms() ^ ((uint64_t)rc.id << 32);
+	rc.seed = (uint64_t)ctl_now_ms() ^ ((uint64_t)rc.id << 32);
 	c->io = rio_new(c->base, rc.id, ctl_recv, ctl_api, c);
 	for (i = 0; i < c->cfg->controllers.n; i++) {
 		if (ctl_parse_voter(c->cfg->controllers.v[i], &id, host,
@@ -352,14 +529,48 @@ ctl_setup(struct ctl *c, const char *listen)
 		return -1;
 	}
 	snprintf(dir, sizeof(dir), "%s/meta", c->cfg->data_dir);
-	if ((c->log = meta_log_open(dir, &boot, err, sizeof(err))) == NULL) {
-		log_warnx("controller: %s", err);
+	c->meta_dir = xstrdup(dir);
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		log_warn("controller: %s", dir);
 		return -1;
 	}
-	c->raft = raft_new(&rc, &boot, now_ms());
-	log_info("controller %d: log end %lld, epoch %d", rc.id,
+	t0 = ctl_now_ms();
+	snapshot_remove_temps(dir);
+	if (snapshot_load_newest(dir, &c->img, &snap, &snap_len, err,
+	    sizeof(err)) != 0) {
+		log_warnx("controller: %s; refusing to start with a wrong "
+		    "image (remove %s to rebuild this controller from the "
+		    "quorum)", err, dir);
+		return -1;
+	}
+	if (c->img != NULL)
+		log_info("controller %d: loaded snapshot at offset %lld epoch "
+		    "%d in %lld ms: %zu brokers, %zu topics", rc.id,
+		    (long long)c->img->end_offset, c->img->last_epoch,
+		    (long long)(ctl_now_ms() - t0), c->img->nbrokers,
+		    c->img->ntopics);
+	else
+		c->img = meta_image_new();
+	if ((c->log = meta_log_open(dir, c->img->end_offset, &boot, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("controller: %s", err);
+		free(snap);
+		return -1;
+	}
+	meta_log_set_free(c->log, ctl_job_free);
+	if (c->img->end_offset > 0) {
+		boot.snap_offset = c->img->end_offset;
+		boot.snap_epoch = c->img->last_epoch;
+		boot.snapshot = snap;
+		boot.snapshot_len = snap_len;
+	}
+	c->raft = raft_new(&rc, &boot, ctl_now_ms());
+	free(snap);
+	log_info("controller %d: log start %lld, end %lld, epoch %d", rc.id,
+	    (long long)raft_log_start(c->raft),
 	    (long long)raft_log_end(c->raft), raft_epoch(c->raft));
 	meta_log_boot_clear(&boot);
+	c->bg = bg_new(c->base);
 	if (meta_log_start(c->log, c->base, ctl_job_done, c) != 0)
 		return -1;
 	if ((bound = rio_listen(c->io, lhost, lport)) < 0) {
@@ -434,6 +645,7 @@ main(int argc, char **argv)
 	c.tick_ev = event_new(c.base, -1, EV_PERSIST, ctl_tick_cb, &c);
 	c.sig_int = evsignal_new(c.base, SIGINT, ctl_signal_cb, &c);
 	c.sig_term = evsignal_new(c.base, SIGTERM, ctl_signal_cb, &c);
+	c.compact_to = -1;
 	if (ctl_setup(&c, listen) != 0)
 		goto out;
 	event_add(c.tick_ev, &tv);
@@ -442,9 +654,13 @@ main(int argc, char **argv)
 	event_base_dispatch(c.base);
 	rc = 0;
 out:
+	ctl_api_free(&c);
 	rio_free(c.io);
+	bg_free(c.bg);
 	meta_log_close(c.log);
 	raft_free(c.raft);
+	meta_image_free(c.img);
+	free(c.meta_dir);
 	event_free(c.ready_ev);
 	event_free(c.tick_ev);
 	event_free(c.sig_int);

@@ -3,6 +3,7 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,13 +21,14 @@
 #include "xmalloc.h"
 #include "meta_log.h"
 
-#define META_SEGMENT	"00000000000000000000.log"
+#define META_SUFFIX	".log"
 #define META_MAX_BATCH	(64u << 20)
 #define META_CONTROL_LEADER_CHANGE 2	/* control record type */
 
 struct meta_log {
 	char			*dir;
-	int			 fd;		/* the segment */
+	char			*path;		/* the segment */
+	int			 fd;
 	int64_t			 start;		/* first offset in the file */
 	int64_t			*pos;		/* file position per entry */
 	size_t			 npos, cappos;
@@ -43,7 +45,12 @@ struct meta_log {
 	struct event		*ev;
 	meta_job_done_fn	 done_fn;
 	void			*done_arg;
+	void			(*free_fn)(struct meta_job *);
 };
+
+static int	meta_log_truncate(struct meta_log *, int64_t);
+static int	meta_log_append(struct meta_log *, const struct raft_entry *,
+		    size_t);
 
 int
 meta_entry_encode(struct wbuf *w, const struct raft_entry *e)
@@ -197,8 +204,7 @@ meta_load_segment(struct meta_log *ml, struct raft_boot *boot)
 	while (off < (size_t)st.st_size &&
 	    (used = meta_entry_decode(buf + off, (size_t)st.st_size - off,
 	    &e)) > 0) {
-		if (e.offset != (cnt == 0 ? e.offset : v[cnt - 1].offset + 1) ||
-		    (cnt == 0 && e.offset != 0)) {
+		if (e.offset != ml->start + (int64_t)cnt) {
 			raft_entry_clear(&e);
 			break;
 		}
@@ -212,11 +218,11 @@ meta_load_segment(struct meta_log *ml, struct raft_boot *boot)
 	}
 	free(buf);
 	if (off < (size_t)st.st_size) {
-		log_warnx("controller: %s/%s: cutting a torn or corrupt tail "
-		    "at byte %zu of %lld", ml->dir, META_SEGMENT, off,
+		log_warnx("controller: %s: cutting a torn or corrupt tail "
+		    "at byte %zu of %lld", ml->path, off,
 		    (long long)st.st_size);
 		if (ftruncate(ml->fd, (off_t)off) != 0 || fsync(ml->fd) != 0) {
-			log_warn("controller: truncate %s", META_SEGMENT);
+			log_warn("controller: truncate %s", ml->path);
 			while (cnt > 0)
 				raft_entry_clear(&v[--cnt]);
 			free(v);
@@ -229,12 +235,126 @@ meta_load_segment(struct meta_log *ml, struct raft_boot *boot)
 	return 0;
 }
 
+static int
+meta_fsync_dir(const char *dir)
+{
+	int fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Move the log to a new file starting at start: with keep, the entries from
+ * start on are copied; otherwise the new log is empty.  Blocking: on the
+ * worker or before the loop runs.
+ */
+static int
+meta_rewrite(struct meta_log *ml, int64_t start, bool keep)
+{
+	char path[4096], tmp[4200];
+	size_t idx = 0, i;
+	off_t from = ml->size, len;
+	uint8_t *buf = NULL;
+	int fd = -1;
+
+	if (keep && start >= ml->start &&
+	    start < ml->start + (int64_t)ml->npos) {
+		idx = (size_t)(start - ml->start);
+		from = (off_t)ml->pos[idx];
+	} else
+		keep = false;
+	len = keep ? ml->size - from : 0;
+	snprintf(path, sizeof(path), "%s/%020lld%s", ml->dir, (long long)start,
+	    META_SUFFIX);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0)
+		goto fail;
+	if (len > 0) {
+		buf = xmalloc((size_t)len);
+		if (pread(ml->fd, buf, (size_t)len, from) != len ||
+		    write(fd, buf, (size_t)len) != len)
+			goto fail;
+		free(buf);
+		buf = NULL;
+	}
+	if (fsync(fd) != 0 || rename(tmp, path) != 0 ||
+	    meta_fsync_dir(ml->dir) != 0)
+		goto fail;
+	if (strcmp(path, ml->path) != 0 && unlink(ml->path) != 0)
+		log_warn("controller: unlink %s", ml->path);
+	close(ml->fd);
+	ml->fd = fd;
+	free(ml->path);
+	ml->path = xstrdup(path);
+	if (keep) {
+		for (i = idx; i < ml->npos; i++)
+			ml->pos[i - idx] = ml->pos[i] - (int64_t)from;
+		ml->npos -= idx;
+	} else
+		ml->npos = 0;
+	ml->size = len;
+	ml->start = start;
+	return 0;
+fail:
+	log_warn("controller: rewrite the metadata log as %s", path);
+	free(buf);
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	return -1;
+}
+
+/* The segment with the highest base offset; older ones are removed. */
+static int
+meta_pick_segment(struct meta_log *ml, int64_t *base)
+{
+	DIR *d = opendir(ml->dir);
+	struct dirent *de;
+	char best[64] = "", path[4096];
+	size_t l;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		l = strlen(de->d_name);
+		if (l != 20 + strlen(META_SUFFIX) ||
+		    strspn(de->d_name, "0123456789") != 20 ||
+		    strcmp(de->d_name + 20, META_SUFFIX) != 0)
+			continue;
+		if (best[0] != '\0' && strcmp(de->d_name, best) < 0) {
+			snprintf(path, sizeof(path), "%s/%s", ml->dir,
+			    de->d_name);
+			unlink(path);
+			continue;
+		}
+		if (best[0] != '\0') {
+			snprintf(path, sizeof(path), "%s/%s", ml->dir, best);
+			unlink(path);
+		}
+		snprintf(best, sizeof(best), "%s", de->d_name);
+	}
+	closedir(d);
+	if (best[0] == '\0')
+		snprintf(best, sizeof(best), "%020d%s", 0, META_SUFFIX);
+	*base = strtoll(best, NULL, 10);
+	snprintf(path, sizeof(path), "%s/%s", ml->dir, best);
+	ml->path = xstrdup(path);
+	return 0;
+}
+
 struct meta_log *
-meta_log_open(const char *dir, struct raft_boot *boot, char *err,
-    size_t errlen)
+meta_log_open(const char *dir, int64_t snap_offset, struct raft_boot *boot,
+    char *err, size_t errlen)
 {
 	struct meta_log *ml;
-	char path[4096];
+	struct raft_entry *v;
+	size_t skip, i;
 
 	memset(boot, 0, sizeof(*boot));
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
@@ -244,10 +364,14 @@ meta_log_open(const char *dir, struct raft_boot *boot, char *err,
 	ml = xcalloc(1, sizeof(*ml));
 	ml->dir = xstrdup(dir);
 	ml->pipe[0] = ml->pipe[1] = -1;
-	snprintf(path, sizeof(path), "%s/%s", dir, META_SEGMENT);
-	ml->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	ml->fd = -1;
+	if (meta_pick_segment(ml, &ml->start) != 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	ml->fd = open(ml->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (ml->fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", ml->path, strerror(errno));
 		goto fail;
 	}
 	if (meta_read_hard(dir, &boot->hard) != 0) {
@@ -256,11 +380,40 @@ meta_log_open(const char *dir, struct raft_boot *boot, char *err,
 		goto fail;
 	}
 	if (meta_load_segment(ml, boot) != 0) {
-		snprintf(err, errlen, "%s: cannot read the log", path);
+		snprintf(err, errlen, "%s: cannot read the log", ml->path);
 		goto fail;
+	}
+	if (ml->start > snap_offset && ml->npos > 0) {
+		snprintf(err, errlen, "%s: the log starts at offset %lld, after "
+		    "the newest usable snapshot (%lld); wipe %s to rebuild "
+		    "this controller from the quorum", ml->path,
+		    (long long)ml->start, (long long)snap_offset, dir);
+		goto fail;
+	}
+	if (ml->start != snap_offset) {
+		if (meta_rewrite(ml, snap_offset, true) != 0) {
+			snprintf(err, errlen, "%s: cannot drop the log before "
+			    "offset %lld", dir, (long long)snap_offset);
+			goto fail;
+		}
+		v = (struct raft_entry *)(uintptr_t)boot->entries;
+		skip = 0;
+		while (skip < boot->nentries && v[skip].offset < snap_offset)
+			raft_entry_clear(&v[skip++]);
+		if (skip < boot->nentries && v[skip].offset != snap_offset)
+			skip = boot->nentries;	/* cannot happen */
+		for (i = skip; i < boot->nentries; i++)
+			v[i - skip] = v[i];
+		boot->nentries -= skip;
+		if (ml->npos != boot->nentries) {
+			for (i = 0; i < boot->nentries; i++)
+				raft_entry_clear(&v[i]);
+			boot->nentries = 0;
+		}
 	}
 	return ml;
 fail:
+	meta_log_boot_clear(boot);
 	meta_log_close(ml);
 	return NULL;
 }
@@ -277,7 +430,7 @@ meta_log_boot_clear(struct raft_boot *boot)
 	memset(boot, 0, sizeof(*boot));
 }
 
-int
+static int
 meta_log_truncate(struct meta_log *ml, int64_t offset)
 {
 	size_t idx;
@@ -296,7 +449,7 @@ meta_log_truncate(struct meta_log *ml, int64_t offset)
 	return 0;
 }
 
-int
+static int
 meta_log_append(struct meta_log *ml, const struct raft_entry *v, size_t n)
 {
 	struct wbuf w = { 0 };
@@ -329,6 +482,44 @@ meta_log_append(struct meta_log *ml, const struct raft_entry *v, size_t n)
 
 /* ---- worker ---- */
 
+void
+meta_job_init(struct meta_job *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->reset_to = -1;
+	j->truncate_to = -1;
+	j->compact_to = -1;
+}
+
+static void
+meta_run_job(struct meta_log *ml, struct meta_job *j)
+{
+	j->err = 0;
+	if (j->pre != NULL) {
+		j->pre(j);
+		if (j->err != 0)
+			return;
+	}
+	if (j->reset_to >= 0 && meta_rewrite(ml, j->reset_to, false) != 0) {
+		j->err = MO_EIO;
+		return;
+	}
+	if (j->truncate_to >= 0 && meta_log_truncate(ml, j->truncate_to) != 0)
+		j->err = MO_EIO;
+	if (j->err == 0 && j->nentries > 0 &&
+	    meta_log_append(ml, j->entries, j->nentries) != 0)
+		j->err = MO_EIO;
+	if (j->write_hard && meta_write_hard(ml->dir, &j->hard) != 0)
+		j->err = MO_EIO;
+	if (j->sync_log && fdatasync(ml->fd) != 0)
+		j->err = MO_EIO;
+	/* Losing the compaction costs disk space only: keep going. */
+	if (j->err == 0 && j->compact_to > ml->start &&
+	    meta_rewrite(ml, j->compact_to, true) == 0)
+		log_info("controller: metadata log now starts at offset %lld",
+		    (long long)ml->start);
+}
+
 static void *
 meta_worker(void *arg)
 {
@@ -347,11 +538,7 @@ meta_worker(void *arg)
 		if (ml->todo == NULL)
 			ml->todo_tail = &ml->todo;
 		pthread_mutex_unlock(&ml->mu);
-		j->err = 0;
-		if (j->write_hard && meta_write_hard(ml->dir, &j->hard) != 0)
-			j->err = MO_EIO;
-		if (j->sync_log && fdatasync(ml->fd) != 0)
-			j->err = MO_EIO;
+		meta_run_job(ml, j);
 		pthread_mutex_lock(&ml->mu);
 		j->next = NULL;
 		*ml->done_tail = j;
@@ -434,11 +621,11 @@ meta_log_close(struct meta_log *ml)
 		pthread_join(ml->thread, NULL);
 		while ((j = ml->todo) != NULL) {
 			ml->todo = j->next;
-			free(j);
+			ml->free_fn != NULL ? ml->free_fn(j) : free(j);
 		}
 		while ((j = ml->done) != NULL) {
 			ml->done = j->next;
-			free(j);
+			ml->free_fn != NULL ? ml->free_fn(j) : free(j);
 		}
 		pthread_mutex_destroy(&ml->mu);
 		pthread_cond_destroy(&ml->cv);
@@ -453,5 +640,12 @@ meta_log_close(struct meta_log *ml)
 		close(ml->fd);
 	free(ml->pos);
 	free(ml->dir);
+	free(ml->path);
 	free(ml);
+}
+
+void
+meta_log_set_free(struct meta_log *ml, void (*fn)(struct meta_job *))
+{
+	ml->free_fn = fn;
 }

@@ -49,6 +49,7 @@ struct rio_peer {
 struct rio_conn {
 	struct rio		*io;
 	struct bufferevent	*bev;
+	bool			 paused;	/* a deferred answer is due */
 	struct rio_peer		*peer;	/* outbound; NULL when accepted */
 	struct rio_conn		*next;
 };
@@ -237,6 +238,9 @@ rio_api_of(int type)
 	case RAFT_FETCH_REQ:
 	case RAFT_FETCH_RESP:
 		return KP_API_FETCH;
+	case RAFT_FETCH_SNAP_REQ:
+	case RAFT_FETCH_SNAP_RESP:
+		return KP_API_FETCH_SNAPSHOT;
 	default:
 		return -1;
 	}
@@ -409,6 +413,53 @@ rio_encode_body(struct wbuf *w, const struct raft_msg *m, int16_t api,
 		wbuf_clear(&recs);
 		return rc;
 	}
+	case RAFT_FETCH_SNAP_REQ: {
+		struct kp_fetch_snapshot_request r;
+		struct kp_fetch_snapshot_request_topic_snapshot t = { 0 };
+		struct kp_fetch_snapshot_request_partition_snapshot p = { 0 };
+		struct kp_fetch_snapshot_request_snapshot_id id;
+
+		kp_init(km->req, &r);
+		id.end_offset = m->snap_offset;
+		id.epoch = m->snap_epoch;
+		p.current_leader_epoch = m->epoch;
+		p.snapshot_id = &id;
+		p.position = m->position;
+		t.name = topic;
+		t.partitions.v = &p;
+		t.partitions.n = 1;
+		r.cluster_id.len = -1;
+		r.replica_id = m->from;
+		r.max_bytes = INT32_MAX;
+		r.topics.v = &t;
+		r.topics.n = 1;
+		return kp_encode(w, km->req, v, flex, &r);
+	}
+	case RAFT_FETCH_SNAP_RESP: {
+		struct kp_fetch_snapshot_response r = { 0 };
+		struct kp_fetch_snapshot_response_topic_snapshot t = { 0 };
+		struct kp_fetch_snapshot_response_partition_snapshot p = { 0 };
+		struct kp_fetch_snapshot_response_snapshot_id id;
+		struct kp_fetch_snapshot_response_leader_id_and_epoch cur;
+
+		id.end_offset = m->snap_offset;
+		id.epoch = m->snap_epoch;
+		cur.leader_id = m->leader_id;
+		cur.leader_epoch = m->epoch;
+		p.error_code = m->error;
+		p.snapshot_id = &id;
+		p.current_leader = &cur;
+		p.size = m->snap_size;
+		p.position = m->position;
+		p.unaligned_records.p = m->bytes;
+		p.unaligned_records.len = (int32_t)m->nbytes;
+		t.name = topic;
+		t.partitions.v = &p;
+		t.partitions.n = 1;
+		r.topics.v = &t;
+		r.topics.n = 1;
+		return kp_encode(w, km->resp, v, flex, &r);
+	}
 	default:
 		return MO_EINVAL;
 	}
@@ -487,6 +538,24 @@ rio_decode_req(struct rd *r, int16_t api, int16_t v, struct raft_msg *m,
 		m->last_fetched_epoch = p->last_fetched_epoch;
 		return 0;
 	}
+	case KP_API_FETCH_SNAPSHOT: {
+		struct kp_fetch_snapshot_request q;
+		const struct kp_fetch_snapshot_request_partition_snapshot *p;
+
+		if (kp_decode(r, km->req, v, flex, &q, a) != 0 ||
+		    q.topics.n != 1 || q.topics.v[0].partitions.n != 1)
+			return -1;
+		p = &q.topics.v[0].partitions.v[0];
+		if (p->snapshot_id == NULL)
+			return -1;
+		m->type = RAFT_FETCH_SNAP_REQ;
+		m->from = q.replica_id;
+		m->epoch = p->current_leader_epoch;
+		m->snap_offset = p->snapshot_id->end_offset;
+		m->snap_epoch = p->snapshot_id->epoch;
+		m->position = p->position;
+		return 0;
+	}
 	default:
 		return -1;
 	}
@@ -563,6 +632,39 @@ rio_decode_resp(struct rd *r, const struct rio_sent *s, struct raft_msg *m,
 		    meta_entries_decode(p->records.p, (size_t)p->records.len,
 		    &m->entries, &m->nentries) != 0)
 			return -1;
+		return 0;
+	}
+	case KP_API_FETCH_SNAPSHOT: {
+		struct kp_fetch_snapshot_response q;
+		const struct kp_fetch_snapshot_response_partition_snapshot *p;
+
+		if (kp_decode(r, km->resp, s->version, flex, &q, a) != 0)
+			return -1;
+		if (q.topics.n != 1 || q.topics.v[0].partitions.n != 1) {
+			if (q.error_code == 0)
+				return -1;
+			m->error = q.error_code;
+			m->leader_id = RAFT_NO_ID;
+			return 0;
+		}
+		p = &q.topics.v[0].partitions.v[0];
+		m->error = p->error_code;
+		m->leader_id = RAFT_NO_ID;
+		if (p->current_leader != NULL) {
+			m->leader_id = p->current_leader->leader_id;
+			m->epoch = p->current_leader->leader_epoch;
+		}
+		if (p->snapshot_id != NULL) {
+			m->snap_offset = p->snapshot_id->end_offset;
+			m->snap_epoch = p->snapshot_id->epoch;
+		}
+		m->snap_size = p->size;
+		m->position = p->position;
+		if (p->unaligned_records.len > 0) {
+			m->nbytes = (size_t)p->unaligned_records.len;
+			m->bytes = xmalloc(m->nbytes);
+			memcpy(m->bytes, p->unaligned_records.p, m->nbytes);
+		}
 		return 0;
 	}
 	default:
@@ -727,13 +829,28 @@ rio_handle_req(struct rio_conn *c, struct rd *r)
 	if (h.api_key != KP_API_VOTE &&
 	    h.api_key != KP_API_BEGIN_QUORUM_EPOCH &&
 	    h.api_key != KP_API_END_QUORUM_EPOCH &&
-	    h.api_key != KP_API_FETCH) {
+	    h.api_key != KP_API_FETCH &&
+	    h.api_key != KP_API_FETCH_SNAPSHOT) {
+		uint64_t token = io->next_req_id++;
+
+		if (io->npend == RIO_PENDING)
+			return -1;
 		kp_resp_hdr_encode(&w, kp_resp_hdr_version(h.api_key,
 		    h.api_version), h.correlation_id);
-		if (io->api(&h, r, &w, io->arg) == 0 && w.err == 0) {
-			rio_write_frame(c, &w);
+		rc = io->api(&h, r, &w, token, io->arg);
+		if (rc == RIO_DEFER) {
+			pd = &io->pend[io->npend++];
+			pd->req_id = token;
+			pd->c = c;
+			pd->corr = h.correlation_id;
+			pd->api = h.api_key;
+			pd->version = h.api_version;
+			c->paused = true;
 			rc = 0;
-		}
+		} else if (rc == 0 && w.err == 0)
+			rio_write_frame(c, &w);
+		else
+			rc = -1;
 		wbuf_clear(&w);
 		return rc;
 	}
@@ -767,7 +884,7 @@ rio_read_cb(struct bufferevent *bev, void *arg)
 	struct rd r;
 	int rc;
 
-	while (evbuffer_get_length(in) >= 4) {
+	while (!c->paused && evbuffer_get_length(in) >= 4) {
 		evbuffer_copyout(in, hdr, 4);
 		n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
 		    (uint32_t)hdr[2] << 8 | hdr[3];
@@ -792,6 +909,32 @@ rio_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 	}
+}
+
+void
+rio_answer(struct rio *io, uint64_t token, const struct wbuf *body)
+{
+	struct rio_pending pd;
+	struct wbuf w = { 0 };
+	size_t i;
+
+	for (i = 0; i < io->npend; i++)
+		if (io->pend[i].req_id == token)
+			break;
+	if (i == io->npend)
+		return;	/* its connection is gone */
+	pd = io->pend[i];
+	io->pend[i] = io->pend[--io->npend];
+	kp_resp_hdr_encode(&w, kp_resp_hdr_version(pd.api, pd.version),
+	    pd.corr);
+	wbuf_put(&w, body->data, body->len);
+	if (w.err == 0 && body->err == 0)
+		rio_write_frame(pd.c, &w);
+	wbuf_clear(&w);
+	pd.c->paused = false;
+	/* Requests that arrived meanwhile: from the loop, not from here. */
+	bufferevent_trigger(pd.c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+	    BEV_TRIG_DEFER_CALLBACKS);
 }
 
 void

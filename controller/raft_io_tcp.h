@@ -1,6 +1,6 @@
 /*
  * Raft messages between controllers over TCP as Kafka requests (Vote,
- * BeginQuorumEpoch, EndQuorumEpoch, Fetch) encoded with the generated
+ * BeginQuorumEpoch, EndQuorumEpoch, Fetch, FetchSnapshot) encoded with the generated
  * codec.  Requests go out on one connection per peer; responses come back
  * on it.  Requests from peers arrive on accepted connections and are
  * answered there, matched by the core's req_id.  DescribeQuorum and other
@@ -20,9 +20,13 @@ struct rio;
 #define RIO_TOPIC	"__cluster_metadata"
 
 typedef void (*rio_recv_fn)(const struct raft_msg *, void *);
-/* Answer another API: encode the response body into w; -1 closes. */
+/* Answer another API: encode the response body into w and return 0; -1
+   closes; RIO_DEFER: the answer comes later with rio_answer(token).  The
+   connection reads no further request until then, so answers keep the
+   order of the requests. */
+#define RIO_DEFER	1
 typedef int (*rio_api_fn)(const struct kp_req_hdr *, struct rd *,
-	    struct wbuf *, void *);
+	    struct wbuf *, uint64_t token, void *);
 
 struct rio *rio_new(struct event_base *, int32_t self_id, rio_recv_fn,
 	    rio_api_fn, void *arg);
@@ -31,6 +35,9 @@ int	rio_listen(struct rio *, const char *host, int port);
 int	rio_add_peer(struct rio *, int32_t id, const char *host, int port);
 /* Send one message; takes its contents. */
 void	rio_send(struct rio *, struct raft_msg *);
+/* The deferred answer (response body) to the request of token; dropped
+   when its connection is gone. */
+void	rio_answer(struct rio *, uint64_t token, const struct wbuf *);
 void	rio_free(struct rio *);
 
 #endif

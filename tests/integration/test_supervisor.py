@@ -68,8 +68,12 @@ class Node:
                       "w") as f:
                 f.write(dropin)
         self.run_dir = os.path.join(self.dir, "run")
+        # The controller listens on its cluster.controllers entry; a free
+        # port of its own keeps parallel test runs apart.
+        self.ctl_port = harness.free_port()
         self.sets = ["node.data_dir=" + os.path.join(self.dir, "data"),
                      "node.run_dir=" + self.run_dir,
+                     "cluster.controllers=1@127.0.0.1:%d" % self.ctl_port,
                      "broker.listeners=PLAINTEXT://127.0.0.1:0"] + list(sets)
         self.errpath = os.path.join(self.dir, "moldaud.log")
         self.proc = None
@@ -196,6 +200,10 @@ def main_test():
     assert b["state"] == "running" and b["pid"] == pid, b
     assert b["restarts"] == 0 and b["last_exit"] == "", b
     assert b["detail"] == "PLAINTEXT://" + boot, b
+    # the controller runs on its own port (when it is built)
+    c = st["by_role"]["controller"]
+    if c["state"] != "unavailable":
+        assert c["state"] == "running" and c["restarts"] == 0, c
     # roles with no binary yet are reported, not fatal
     for role in ("connect", "streams"):
         assert st["by_role"][role]["state"] == "unavailable", st

@@ -43,6 +43,8 @@ expect_defaults(const struct mo_config *c)
 	assert_string_equal(c->log_level, "info");
 	expect_list(&c->controllers, 1, "1@127.0.0.1:9093");
 	assert_string_equal(c->cluster_id, "");
+	assert_true(c->metadata_snapshot_bytes == 20971520);
+	assert_int_equal(c->broker_session_timeout_ms, 9000);
 	expect_list(&c->listeners, 1, "PLAINTEXT://127.0.0.1:9092");
 	expect_list(&c->advertised_listeners, 0);
 	assert_int_equal(c->num_partitions, 1);

@@ -1,0 +1,86 @@
+/*
+ * moldau-controller's state, shared by main.c (the Raft driver: disk,
+ * network, applying committed entries, snapshots) and ctl_api.c (the
+ * controller APIs: broker registration and heartbeats, topic changes).
+ */
+#ifndef MO_CTL_H
+#define MO_CTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kproto.h"
+#include "wbuf.h"
+
+struct bg;
+struct event;
+struct event_base;
+struct meta_image;
+struct meta_log;
+struct mo_config;
+struct raft;
+struct rio;
+
+/* A request answered once the entry at offset is applied (or refused with
+   fail when this node stops leading first). */
+struct ctl_wait {
+	uint64_t	 token;
+	int64_t		 offset;
+	struct wbuf	 ok, fail;
+};
+
+/* Leader only: when each broker last sent a heartbeat. */
+struct ctl_session {
+	int32_t	 id;
+	int64_t	 last_ms;
+	int64_t	 pending;	/* offset of an uncommitted change, -1 */
+};
+
+struct ctl {
+	struct mo_config	*cfg;
+	struct event_base	*base;
+	struct raft		*raft;
+	struct rio		*io;
+	struct meta_log		*log;
+	struct bg		*bg;
+	char			*meta_dir;
+	struct event		*tick_ev, *ready_ev, *sig_int, *sig_term;
+	bool			 job_busy;
+	int64_t			 last_noop_ms;
+	int64_t			 reported_hw;
+	bool			 stopping;
+
+	/* The image of the committed log. */
+	struct meta_image	*img;
+	bool			 install_pending;
+	int64_t			 bytes_since_snap;
+	bool			 snap_busy;
+	int64_t			 compact_to;	/* -1 none */
+	uint64_t		 logged_digest;
+	int64_t			 logged_ms;
+
+	/* Leader state. */
+	bool			 leading;
+	struct ctl_wait		*waits;
+	size_t			 nwaits;
+	struct ctl_session	*sess;
+	size_t			 nsess;
+	char			**pending_topics;	/* being created */
+	int64_t			*pending_topic_offs;
+	size_t			 npending_topics;
+};
+
+int64_t	ctl_now_ms(void);
+/* Propose one entry (framed records); its offset or -1. */
+int64_t	ctl_propose(struct ctl *, const struct wbuf *);
+
+/* ctl_api.c */
+int	ctl_api(const struct kp_req_hdr *, struct rd *, struct wbuf *,
+	    uint64_t token, void *);
+/* The image moved to end offset; answer what committed. */
+void	ctl_api_applied(struct ctl *);
+/* Leadership gained or lost; fence silent brokers. */
+void	ctl_api_tick(struct ctl *, int64_t now);
+void	ctl_api_free(struct ctl *);
+
+#endif

@@ -1,0 +1,919 @@
+/*
+ * The controller's APIs on its listener (the same port as Raft):
+ *
+ *   DescribeQuorum          any node
+ *   BrokerRegistration      leader: RegisterBrokerRecord (fenced; the broker
+ *                           epoch is the record's offset)
+ *   BrokerHeartbeat         leader: keeps the session; UnfenceBrokerRecord
+ *                           for a fenced broker that does not ask to stay
+ *                           fenced, FenceBrokerRecord when it asks
+ *   CreateTopics            leader: TopicRecord, PartitionRecords (replicas
+ *                           among unfenced brokers, leader = first replica),
+ *                           ConfigRecords
+ *   DeleteTopics            leader: RemoveTopicRecord
+ *   CreatePartitions        leader: PartitionRecords
+ *
+ * A change is answered once its entry is applied to the image; a node that
+ * is not the leader, or stops leading first, answers NOT_CONTROLLER.  The
+ * leader fences a broker whose last heartbeat is older than
+ * broker.session.timeout.ms (sessions start when a node becomes leader).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "kerr.h"
+#include "kproto_gen.h"
+#include "log.h"
+#include "xmalloc.h"
+#include "ctl.h"
+#include "meta_image.h"
+#include "raft.h"
+#include "raft_io_tcp.h"
+
+#define CTL_TOPIC_MAX	249
+#define CTL_CFG_TOPIC	2
+
+/* ---- waiting answers ---- */
+
+static void
+ctl_wait_add(struct ctl *c, uint64_t token, int64_t offset,
+    struct wbuf *ok, struct wbuf *fail)
+{
+	struct ctl_wait *wt;
+
+	c->waits = xreallocarray(c->waits, c->nwaits + 1, sizeof(*c->waits));
+	wt = &c->waits[c->nwaits++];
+	wt->token = token;
+	wt->offset = offset;
+	wt->ok = *ok;
+	wt->fail = *fail;
+	memset(ok, 0, sizeof(*ok));
+	memset(fail, 0, sizeof(*fail));
+}
+
+/* Answer the waits that committed (all with fail when lost). */
+static void
+ctl_waits_flush(struct ctl *c, bool lost)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < c->nwaits; i++) {
+		struct ctl_wait *wt = &c->waits[i];
+
+		if (!lost && wt->offset >= c->img->end_offset) {
+			c->waits[o++] = *wt;
+			continue;
+		}
+		rio_answer(c->io, wt->token, lost ? &wt->fail : &wt->ok);
+		wbuf_clear(&wt->ok);
+		wbuf_clear(&wt->fail);
+	}
+	c->nwaits = o;
+}
+
+static void
+ctl_pending_topics_flush(struct ctl *c, bool all)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < c->npending_topics; i++) {
+		if (!all && c->pending_topic_offs[i] >= c->img->end_offset) {
+			c->pending_topics[o] = c->pending_topics[i];
+			c->pending_topic_offs[o++] = c->pending_topic_offs[i];
+			continue;
+		}
+		free(c->pending_topics[i]);
+	}
+	c->npending_topics = o;
+}
+
+static bool
+ctl_topic_pending(const struct ctl *c, const struct kstr *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->npending_topics; i++)
+		if (strlen(c->pending_topics[i]) == (size_t)name->len &&
+		    memcmp(c->pending_topics[i], name->p,
+		    (size_t)name->len) == 0)
+			return true;
+	return false;
+}
+
+void
+ctl_api_applied(struct ctl *c)
+{
+	ctl_waits_flush(c, false);
+	ctl_pending_topics_flush(c, false);
+}
+
+/* ---- broker sessions ---- */
+
+static struct ctl_session *
+ctl_session(struct ctl *c, int32_t id, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < c->nsess; i++)
+		if (c->sess[i].id == id)
+			return &c->sess[i];
+	c->sess = xreallocarray(c->sess, c->nsess + 1, sizeof(*c->sess));
+	c->sess[c->nsess].id = id;
+	c->sess[c->nsess].last_ms = now;
+	c->sess[c->nsess].pending = -1;
+	return &c->sess[c->nsess++];
+}
+
+static bool
+ctl_session_busy(const struct ctl *c, const struct ctl_session *s)
+{
+	return s->pending >= 0 && s->pending >= c->img->end_offset;
+}
+
+static int64_t
+ctl_propose_fencing(struct ctl *c, const struct mi_broker *b, bool fence)
+{
+	struct wbuf w = { 0 };
+	int64_t off = -1;
+	int rc;
+
+	if (fence) {
+		struct kp_fence_broker_record f = { b->id, b->epoch };
+
+		rc = meta_record_put(&w, MI_REC_FENCE_BROKER, 0,
+		    &kp_fence_broker_record_desc, &f);
+	} else {
+		struct kp_unfence_broker_record u = { b->id, b->epoch };
+
+		rc = meta_record_put(&w, MI_REC_UNFENCE_BROKER, 0,
+		    &kp_unfence_broker_record_desc, &u);
+	}
+	if (rc == 0)
+		off = ctl_propose(c, &w);
+	wbuf_clear(&w);
+	return off;
+}
+
+void
+ctl_api_tick(struct ctl *c, int64_t now)
+{
+	bool leader = raft_role(c->raft) == RAFT_LEADER;
+	struct ctl_session *s;
+	size_t i;
+
+	if (leader != c->leading) {
+		c->leading = leader;
+		free(c->sess);
+		c->sess = NULL;
+		c->nsess = 0;
+		if (!leader) {
+			ctl_waits_flush(c, true);
+			ctl_pending_topics_flush(c, true);
+		} else
+			log_info("controller %d: leading epoch %d; broker "
+			    "sessions start now", c->cfg->node_id,
+			    raft_epoch(c->raft));
+	}
+	if (!leader)
+		return;
+	for (i = 0; i < c->img->nbrokers; i++) {
+		const struct mi_broker *b = &c->img->brokers[i];
+
+		s = ctl_session(c, b->id, now);
+		if (b->fenced || ctl_session_busy(c, s) ||
+		    now - s->last_ms <= c->cfg->broker_session_timeout_ms)
+			continue;
+		log_info("controller %d: broker %d sent no heartbeat for %lld "
+		    "ms: fencing it", c->cfg->node_id, b->id,
+		    (long long)(now - s->last_ms));
+		s->pending = ctl_propose_fencing(c, b, true);
+	}
+}
+
+void
+ctl_api_free(struct ctl *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nwaits; i++) {
+		wbuf_clear(&c->waits[i].ok);
+		wbuf_clear(&c->waits[i].fail);
+	}
+	free(c->waits);
+	free(c->sess);
+	ctl_pending_topics_flush(c, true);
+	free(c->pending_topics);
+	free(c->pending_topic_offs);
+}
+
+/* ---- helpers ---- */
+
+static bool
+ctl_version_ok(const struct kp_req_hdr *h)
+{
+	const struct kp_msg *km = kp_msg_get(h->api_key);
+
+	return km != NULL && h->api_version >= km->vmin &&
+	    h->api_version <= km->vmax;
+}
+
+static int
+ctl_encode_resp(struct wbuf *w, const struct kp_req_hdr *h, const void *r)
+{
+	const struct kp_msg *km = kp_msg_get(h->api_key);
+
+	return kp_encode(w, km->resp, h->api_version,
+	    kp_flexible(km, h->api_version), r) == 0 && w->err == 0 ? 0 : -1;
+}
+
+static struct kstr
+ctl_kstr(const char *s)
+{
+	struct kstr k = { s, s == NULL ? -1 : (int32_t)strlen(s) };
+
+	return k;
+}
+
+static void
+ctl_new_uuid(struct kuuid *u)
+{
+	if (getentropy(u->b, sizeof(u->b)) != 0) {
+		uint64_t x = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
+		size_t i;
+
+		for (i = 0; i < 16; i++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			u->b[i] = (uint8_t)(x >> 56);
+		}
+	}
+	u->b[6] = (uint8_t)((u->b[6] & 0x0f) | 0x40);
+	u->b[8] = (uint8_t)((u->b[8] & 0x3f) | 0x80);
+}
+
+/* ---- DescribeQuorum ---- */
+
+static int
+ctl_describe_quorum(struct ctl *c, const struct kp_req_hdr *h,
+    struct wbuf *w)
+{
+	const struct kp_msg *km = kp_msg_get(KP_API_DESCRIBE_QUORUM);
+	struct kp_describe_quorum_response r;
+	struct kp_describe_quorum_response_topic_data t;
+	struct kp_describe_quorum_response_partition_data p;
+	struct kp_describe_quorum_response_replica_state rs[RAFT_MAX_VOTERS];
+	struct raft_replica reps[RAFT_MAX_VOTERS];
+	size_t n, i;
+	int64_t now = ctl_now_ms();
+	bool leader = raft_role(c->raft) == RAFT_LEADER;
+
+	kp_init(km->resp, &r);
+	kp_init(&kp_describe_quorum_response_topic_data_desc, &t);
+	kp_init(&kp_describe_quorum_response_partition_data_desc, &p);
+	n = raft_replicas(c->raft, reps, RAFT_MAX_VOTERS);
+	for (i = 0; i < n; i++) {
+		kp_init(&kp_describe_quorum_response_replica_state_desc,
+		    &rs[i]);
+		rs[i].replica_id = reps[i].id;
+		rs[i].log_end_offset = reps[i].end_offset;
+		rs[i].last_fetch_timestamp = reps[i].last_fetch_ms < 0 ? -1 :
+		    (int64_t)time(NULL) * 1000 - (now - reps[i].last_fetch_ms);
+		rs[i].last_caught_up_timestamp = -1;
+	}
+	p.error_code = leader ? 0 : KERR_NOT_LEADER_OR_FOLLOWER;
+	p.leader_id = raft_leader(c->raft);
+	p.leader_epoch = raft_epoch(c->raft);
+	p.high_watermark = raft_hw(c->raft);
+	p.current_voters.v = rs;
+	p.current_voters.n = (int32_t)n;
+	p.observers.n = 0;
+	t.topic_name = ctl_kstr(RIO_TOPIC);
+	t.partitions.v = &p;
+	t.partitions.n = 1;
+	r.topics.v = &t;
+	r.topics.n = 1;
+	return ctl_encode_resp(w, h, &r);
+}
+
+/* ---- brokers ---- */
+
+static int
+ctl_broker_registration(struct ctl *c, const struct kp_req_hdr *h,
+    struct rd *rd, struct wbuf *w, uint64_t token, struct kp_arena *a)
+{
+	const struct kp_msg *km = kp_msg_get(h->api_key);
+	struct kp_broker_registration_request q;
+	struct kp_broker_registration_response resp;
+	struct kp_register_broker_record rec;
+	struct kp_register_broker_record_broker_endpoint *eps = NULL;
+	const struct mi_broker *old;
+	struct wbuf rw = { 0 }, ok = { 0 }, fail = { 0 };
+	struct ctl_session *s;
+	int64_t now = ctl_now_ms(), epoch, off;
+	int32_t i;
+	int rc = -1;
+
+	if (kp_decode(rd, km->req, h->api_version,
+	    kp_flexible(km, h->api_version), &q, a) != 0)
+		return -1;
+	kp_init(km->resp, &resp);
+	resp.broker_epoch = -1;
+	if (raft_role(c->raft) != RAFT_LEADER) {
+		resp.error_code = KERR_NOT_CONTROLLER;
+		return ctl_encode_resp(w, h, &resp);
+	}
+	if (c->cfg->cluster_id[0] != '\0' && (q.cluster_id.len < 0 ||
+	    strlen(c->cfg->cluster_id) != (size_t)q.cluster_id.len ||
+	    memcmp(c->cfg->cluster_id, q.cluster_id.p,
+	    (size_t)q.cluster_id.len) != 0)) {
+		resp.error_code = KERR_INCONSISTENT_CLUSTER_ID;
+		return ctl_encode_resp(w, h, &resp);
+	}
+	s = ctl_session(c, q.broker_id, now);
+	old = meta_image_broker(c->img, q.broker_id);
+	if (old != NULL && !old->fenced &&
+	    memcmp(old->incarnation.b, q.incarnation_id.b, 16) != 0 &&
+	    now - s->last_ms <= c->cfg->broker_session_timeout_ms) {
+		resp.error_code = KERR_DUPLICATE_BROKER_REGISTRATION;
+		return ctl_encode_resp(w, h, &resp);
+	}
+	/* The broker epoch is the offset of its registration record. */
+	epoch = raft_log_end(c->raft);
+	kp_init(&kp_register_broker_record_desc, &rec);
+	rec.broker_id = q.broker_id;
+	rec.incarnation_id = q.incarnation_id;
+	rec.broker_epoch = epoch;
+	rec.rack = q.rack;
+	rec.fenced = true;
+	if (q.listeners.n > 0) {
+		eps = xcalloc((size_t)q.listeners.n, sizeof(*eps));
+		for (i = 0; i < q.listeners.n; i++) {
+			eps[i].name = q.listeners.v[i].name;
+			eps[i].host = q.listeners.v[i].host;
+			eps[i].port = q.listeners.v[i].port;
+			eps[i].security_protocol =
+			    q.listeners.v[i].security_protocol;
+		}
+	}
+	rec.end_points.v = eps;
+	rec.end_points.n = q.listeners.n > 0 ? q.listeners.n : 0;
+	if (meta_record_put(&rw, MI_REC_REGISTER_BROKER, 1,
+	    &kp_register_broker_record_desc, &rec) != 0 ||
+	    (off = ctl_propose(c, &rw)) != epoch) {
+		resp.error_code = KERR_NOT_CONTROLLER;
+		rc = ctl_encode_resp(w, h, &resp);
+		goto out;
+	}
+	log_info("controller %d: broker %d registers (epoch %lld)",
+	    c->cfg->node_id, q.broker_id, (long long)epoch);
+	s->last_ms = now;
+	s->pending = off;
+	resp.broker_epoch = epoch;
+	if (ctl_encode_resp(&ok, h, &resp) != 0)
+		goto out;
+	resp.broker_epoch = -1;
+	resp.error_code = KERR_NOT_CONTROLLER;
+	if (ctl_encode_resp(&fail, h, &resp) != 0)
+		goto out;
+	ctl_wait_add(c, token, off, &ok, &fail);
+	rc = RIO_DEFER;
+out:
+	free(eps);
+	wbuf_clear(&rw);
+	wbuf_clear(&ok);
+	wbuf_clear(&fail);
+	return rc;
+}
+
+static int
+ctl_broker_heartbeat(struct ctl *c, const struct kp_req_hdr *h,
+    struct rd *rd, struct wbuf *w, uint64_t token, struct kp_arena *a)
+{
+	const struct kp_msg *km = kp_msg_get(h->api_key);
+	struct kp_broker_heartbeat_request q;
+	struct kp_broker_heartbeat_response resp;
+	const struct mi_broker *b;
+	struct ctl_session *s;
+	struct wbuf ok = { 0 }, fail = { 0 };
+	int64_t now = ctl_now_ms(), off;
+	bool fence;
+
+	if (kp_decode(rd, km->req, h->api_version,
+	    kp_flexible(km, h->api_version), &q, a) != 0)
+		return -1;
+	kp_init(km->resp, &resp);
+	resp.is_fenced = true;
+	if (raft_role(c->raft) != RAFT_LEADER) {
+		resp.error_code = KERR_NOT_CONTROLLER;
+		return ctl_encode_resp(w, h, &resp);
+	}
+	if ((b = meta_image_broker(c->img, q.broker_id)) == NULL) {
+		resp.error_code = KERR_BROKER_ID_NOT_REGISTERED;
+		return ctl_encode_resp(w, h, &resp);
+	}
+	if (b->epoch != q.broker_epoch) {
+		resp.error_code = KERR_STALE_BROKER_EPOCH;
+		return ctl_encode_resp(w, h, &resp);
+	}
+	s = ctl_session(c, q.broker_id, now);
+	s->last_ms = now;
+	resp.is_caught_up = true;
+	resp.should_shut_down = q.want_shut_down;
+	fence = q.want_fence || q.want_shut_down;
+	resp.is_fenced = b->fenced;
+	if (b->fenced == fence || ctl_session_busy(c, s))
+		return ctl_encode_resp(w, h, &resp);
+	if ((off = ctl_propose_fencing(c, b, fence)) < 0) {
+		resp.error_code = KERR_NOT_CONTROLLER;
+		return ctl_encode_resp(w, h, &resp);
+	}
+	log_info("controller %d: broker %d %s", c->cfg->node_id, b->id,
+	    fence ? "asks to be fenced" : "is alive: unfencing it");
+	s->pending = off;
+	resp.is_fenced = fence;
+	if (ctl_encode_resp(&ok, h, &resp) != 0)
+		goto fail;
+	resp.is_fenced = b->fenced;
+	resp.error_code = KERR_NOT_CONTROLLER;
+	if (ctl_encode_resp(&fail, h, &resp) != 0)
+		goto fail;
+	ctl_wait_add(c, token, off, &ok, &fail);
+	return RIO_DEFER;
+fail:
+	wbuf_clear(&ok);
+	wbuf_clear(&fail);
+	return -1;
+}
+
+/* ---- topics ---- */
+
+static bool
+ctl_topic_name_ok(const struct kstr *n)
+{
+	int32_t i;
+
+	if (n->len <= 0 || n->len > CTL_TOPIC_MAX ||
+	    (n->len == 1 && n->p[0] == '.') ||
+	    (n->len == 2 && n->p[0] == '.' && n->p[1] == '.'))
+		return false;
+	for (i = 0; i < n->len; i++) {
+		char ch = n->p[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		    ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* Unfenced registered brokers, sorted by id. */
+static size_t
+ctl_usable_brokers(const struct ctl *c, int32_t **out)
+{
+	size_t i, n = 0;
+	int32_t *v = xcalloc(c->img->nbrokers + 1, sizeof(*v));
+
+	for (i = 0; i < c->img->nbrokers; i++)
+		if (!c->img->brokers[i].fenced && !c->img->brokers[i].shutdown)
+			v[n++] = c->img->brokers[i].id;
+	*out = v;
+	return n;
+}
+
+/* One PartitionRecord: replicas given, or rf of the usable brokers
+   starting at a rotating position. */
+static int
+ctl_put_partition(struct wbuf *w, const struct kuuid *id, int32_t part,
+    const int32_t *given, int32_t ngiven, const int32_t *usable,
+    size_t nusable, int32_t rf, size_t start)
+{
+	struct kp_partition_record pr;
+	int32_t *reps, k;
+	int rc;
+
+	kp_init(&kp_partition_record_desc, &pr);
+	reps = xcalloc((size_t)(ngiven > 0 ? ngiven : rf) + 1, sizeof(*reps));
+	if (ngiven > 0) {
+		memcpy(reps, given, (size_t)ngiven * sizeof(*reps));
+		rf = ngiven;
+	} else
+		for (k = 0; k < rf; k++)
+			reps[k] = usable[(start + (size_t)k) % nusable];
+	pr.partition_id = part;
+	pr.topic_id = *id;
+	pr.replicas.v = reps;
+	pr.replicas.n = rf;
+	pr.isr.v = reps;
+	pr.isr.n = rf;
+	pr.removing_replicas.n = 0;
+	pr.adding_replicas.n = 0;
+	pr.leader = reps[0];
+	pr.leader_epoch = 0;
+	pr.partition_epoch = 0;
+	rc = meta_record_put(w, MI_REC_PARTITION, 0, &kp_partition_record_desc,
+	    &pr);
+	free(reps);
+	return rc;
+}
+
+static bool
+ctl_assignment_ok(const struct ctl *c, const int32_t *v, int32_t n)
+{
+	int32_t i, j;
+
+	if (n <= 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (meta_image_broker(c->img, v[i]) == NULL)
+			return false;
+		for (j = 0; j < i; j++)
+			if (v[j] == v[i])
+				return false;
+	}
+	return true;
+}
+
+static void
+ctl_pending_topic_add(struct ctl *c, const struct kstr *name)
+{
+	c->pending_topics = xreallocarray(c->pending_topics,
+	    c->npending_topics + 1, sizeof(*c->pending_topics));
+	c->pending_topic_offs = xreallocarray(c->pending_topic_offs,
+	    c->npending_topics + 1, sizeof(*c->pending_topic_offs));
+	c->pending_topics[c->npending_topics] = xstrndup(name->p,
+	    (size_t)name->len);
+	c->pending_topic_offs[c->npending_topics++] = INT64_MAX;
+}
+
+static int
+ctl_create_topics(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
+    struct wbuf *w, uint64_t token, struct kp_arena *a)
+{
+	const struct kp_msg *km = kp_msg_get(h->api_key);
+	struct kp_create_topics_request q;
+	struct kp_create_topics_response resp;
+	struct kp_create_topics_response_creatable_topic_result *res;
+	struct wbuf recs = { 0 }, ok = { 0 }, fail = { 0 };
+	int32_t *usable = NULL, i, k, np, rf, j;
+	size_t nusable, npend0 = c->npending_topics, pi;
+	bool leader = raft_role(c->raft) == RAFT_LEADER, any = false;
+	int64_t off;
+	int rc = -1;
+
+	if (kp_decode(rd, km->req, h->api_version,
+	    kp_flexible(km, h->api_version), &q, a) != 0)
+		return -1;
+	kp_init(km->resp, &resp);
+	res = kp_arena_alloc(a, ((size_t)q.topics.n + 1) * sizeof(*res));
+	resp.topics.v = res;
+	resp.topics.n = q.topics.n;
+	nusable = ctl_usable_brokers(c, &usable);
+	for (i = 0; i < q.topics.n; i++) {
+		const struct kp_create_topics_request_creatable_topic *t =
+		    &q.topics.v[i];
+		struct kp_topic_record tr;
+		struct kuuid id;
+
+		kp_init(&kp_create_topics_response_creatable_topic_result_desc,
+		    &res[i]);
+		res[i].name = t->name;
+		res[i].num_partitions = -1;
+		res[i].replication_factor = -1;
+		res[i].configs.n = -1;
+		np = t->num_partitions == -1 ? c->cfg->num_partitions :
+		    t->num_partitions;
+		rf = t->replication_factor == -1 ?
+		    (int32_t)c->cfg->default_replication_factor :
+		    t->replication_factor;
+		if (t->assignments.n > 0) {
+			np = t->assignments.n;
+			rf = t->assignments.v[0].broker_ids.n;
+		}
+		if (!leader)
+			res[i].error_code = KERR_NOT_CONTROLLER;
+		else if (!ctl_topic_name_ok(&t->name))
+			res[i].error_code = KERR_INVALID_TOPIC_EXCEPTION;
+		else if (meta_image_topic(c->img, t->name.p,
+		    (size_t)t->name.len) != NULL || ctl_topic_pending(c,
+		    &t->name))
+			res[i].error_code = KERR_TOPIC_ALREADY_EXISTS;
+		else if (np <= 0)
+			res[i].error_code = KERR_INVALID_PARTITIONS;
+		else if (rf <= 0 || (t->assignments.n == 0 &&
+		    (size_t)rf > nusable))
+			res[i].error_code = KERR_INVALID_REPLICATION_FACTOR;
+		for (k = 0; res[i].error_code == 0 &&
+		    k < t->assignments.n; k++)
+			if (!ctl_assignment_ok(c,
+			    t->assignments.v[k].broker_ids.v,
+			    t->assignments.v[k].broker_ids.n) ||
+			    t->assignments.v[k].partition_index != k)
+				res[i].error_code =
+				    KERR_INVALID_REPLICA_ASSIGNMENT;
+		if (res[i].error_code != 0) {
+			if (res[i].error_code == KERR_INVALID_REPLICATION_FACTOR)
+				res[i].error_message = ctl_kstr("Replication "
+				    "factor is larger than the number of "
+				    "available brokers");
+			continue;
+		}
+		res[i].num_partitions = np;
+		res[i].replication_factor = (int16_t)rf;
+		if (q.validate_only)
+			continue;
+		ctl_new_uuid(&id);
+		res[i].topic_id = id;
+		kp_init(&kp_topic_record_desc, &tr);
+		tr.name = t->name;
+		tr.topic_id = id;
+		meta_record_put(&recs, MI_REC_TOPIC, 0, &kp_topic_record_desc,
+		    &tr);
+		for (k = 0; k < np; k++)
+			ctl_put_partition(&recs, &id, k,
+			    k < t->assignments.n ?
+			    t->assignments.v[k].broker_ids.v : NULL,
+			    k < t->assignments.n ?
+			    t->assignments.v[k].broker_ids.n : 0,
+			    usable, nusable, rf,
+			    (size_t)(c->img->ntopics + (size_t)i + (size_t)k));
+		for (j = 0; j < t->configs.n; j++) {
+			struct kp_config_record cr;
+
+			kp_init(&kp_config_record_desc, &cr);
+			cr.resource_type = CTL_CFG_TOPIC;
+			cr.resource_name = t->name;
+			cr.name = t->configs.v[j].name;
+			cr.value = t->configs.v[j].value;
+			meta_record_put(&recs, MI_REC_CONFIG, 0,
+			    &kp_config_record_desc, &cr);
+		}
+		ctl_pending_topic_add(c, &t->name);
+		any = true;
+		log_info("controller %d: creating topic %.*s (%d partitions, "
+		    "replication factor %d)", c->cfg->node_id,
+		    (int)t->name.len, t->name.p, np, rf);
+	}
+	free(usable);
+	if (!any) {
+		rc = ctl_encode_resp(w, h, &resp);
+		goto out;
+	}
+	if ((off = ctl_propose(c, &recs)) < 0) {
+		for (i = 0; i < q.topics.n; i++)
+			if (res[i].error_code == 0)
+				res[i].error_code = KERR_NOT_CONTROLLER;
+		rc = ctl_encode_resp(w, h, &resp);
+		goto out;
+	}
+	for (pi = npend0; pi < c->npending_topics; pi++)
+		c->pending_topic_offs[pi] = off;
+	npend0 = c->npending_topics;
+	if (ctl_encode_resp(&ok, h, &resp) != 0)
+		goto out;
+	for (i = 0; i < q.topics.n; i++)
+		if (res[i].error_code == 0) {
+			res[i].error_code = KERR_NOT_CONTROLLER;
+			memset(&res[i].topic_id, 0, sizeof(res[i].topic_id));
+		}
+	if (ctl_encode_resp(&fail, h, &resp) != 0)
+		goto out;
+	ctl_wait_add(c, token, off, &ok, &fail);
+	rc = RIO_DEFER;
+out:
+	/* Names of a batch that was not proposed are not pending. */
+	while (c->npending_topics > npend0)
+		free(c->pending_topics[--c->npending_topics]);
+	wbuf_clear(&recs);
+	wbuf_clear(&ok);
+	wbuf_clear(&fail);
+	return rc;
+}
+
+static int
+ctl_delete_topics(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
+    struct wbuf *w, uint64_t token, struct kp_arena *a)
+{
+	const struct kp_msg *km = kp_msg_get(h->api_key);
+	struct kp_delete_topics_request q;
+	struct kp_delete_topics_response resp;
+	struct kp_delete_topics_response_deletable_topic_result *res;
+	struct wbuf recs = { 0 }, ok = { 0 }, fail = { 0 };
+	bool leader = raft_role(c->raft) == RAFT_LEADER, any = false;
+	int32_t i, n;
+	int64_t off;
+	int rc = -1;
+
+	if (kp_decode(rd, km->req, h->api_version,
+	    kp_flexible(km, h->api_version), &q, a) != 0)
+		return -1;
+	kp_init(km->resp, &resp);
+	n = h->api_version >= 6 ? q.topics.n : q.topic_names.n;
+	if (n < 0)
+		n = 0;
+	res = kp_arena_alloc(a, ((size_t)n + 1) * sizeof(*res));
+	resp.responses.v = res;
+	resp.responses.n = n;
+	for (i = 0; i < n; i++) {
+		const struct mi_topic *t;
+		struct kp_remove_topic_record rr;
+		struct kstr name = h->api_version >= 6 ? q.topics.v[i].name :
+		    q.topic_names.v[i];
+
+		kp_init(&kp_delete_topics_response_deletable_topic_result_desc,
+		    &res[i]);
+		res[i].name = name;
+		if (name.len >= 0)
+			t = meta_image_topic(c->img, name.p, (size_t)name.len);
+		else
+			t = meta_image_topic_by_id(c->img, &q.topics.v[i].topic_id);
+		if (!leader) {
+			res[i].error_code = KERR_NOT_CONTROLLER;
+			continue;
+		}
+		if (t == NULL) {
+			res[i].error_code = name.len >= 0 ?
+			    KERR_UNKNOWN_TOPIC_OR_PARTITION :
+			    KERR_UNKNOWN_TOPIC_ID;
+			continue;
+		}
+		res[i].name = ctl_kstr(t->name);
+		res[i].topic_id = t->id;
+		rr.topic_id = t->id;
+		meta_record_put(&recs, MI_REC_REMOVE_TOPIC, 0,
+		    &kp_remove_topic_record_desc, &rr);
+		log_info("controller %d: deleting topic %s", c->cfg->node_id,
+		    t->name);
+		any = true;
+	}
+	if (!any) {
+		rc = ctl_encode_resp(w, h, &resp);
+		goto out;
+	}
+	if ((off = ctl_propose(c, &recs)) < 0) {
+		for (i = 0; i < n; i++)
+			if (res[i].error_code == 0)
+				res[i].error_code = KERR_NOT_CONTROLLER;
+		rc = ctl_encode_resp(w, h, &resp);
+		goto out;
+	}
+	/* Names borrowed from the image: encode now. */
+	if (ctl_encode_resp(&ok, h, &resp) != 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (res[i].error_code == 0)
+			res[i].error_code = KERR_NOT_CONTROLLER;
+	if (ctl_encode_resp(&fail, h, &resp) != 0)
+		goto out;
+	ctl_wait_add(c, token, off, &ok, &fail);
+	rc = RIO_DEFER;
+out:
+	wbuf_clear(&recs);
+	wbuf_clear(&ok);
+	wbuf_clear(&fail);
+	return rc;
+}
+
+static int
+ctl_create_partitions(struct ctl *c, const struct kp_req_hdr *h,
+    struct rd *rd, struct wbuf *w, uint64_t token, struct kp_arena *a)
+{
+	const struct kp_msg *km = kp_msg_get(h->api_key);
+	struct kp_create_partitions_request q;
+	struct kp_create_partitions_response resp;
+	struct kp_create_partitions_response_create_partitions_topic_result
+	    *res;
+	struct wbuf recs = { 0 }, ok = { 0 }, fail = { 0 };
+	bool leader = raft_role(c->raft) == RAFT_LEADER, any = false;
+	int32_t *usable = NULL, i, k, rf, have;
+	size_t nusable;
+	int64_t off;
+	int rc = -1;
+
+	if (kp_decode(rd, km->req, h->api_version,
+	    kp_flexible(km, h->api_version), &q, a) != 0)
+		return -1;
+	kp_init(km->resp, &resp);
+	res = kp_arena_alloc(a, ((size_t)q.topics.n + 1) * sizeof(*res));
+	resp.results.v = res;
+	resp.results.n = q.topics.n;
+	nusable = ctl_usable_brokers(c, &usable);
+	for (i = 0; i < q.topics.n; i++) {
+		const struct kp_create_partitions_request_create_partitions_topic
+		    *t = &q.topics.v[i];
+		const struct mi_topic *mt;
+
+		kp_init(&kp_create_partitions_response_create_partitions_topic_result_desc,
+		    &res[i]);
+		res[i].name = t->name;
+		mt = t->name.len > 0 ? meta_image_topic(c->img, t->name.p,
+		    (size_t)t->name.len) : NULL;
+		if (!leader) {
+			res[i].error_code = KERR_NOT_CONTROLLER;
+			continue;
+		}
+		if (mt == NULL) {
+			res[i].error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+			continue;
+		}
+		have = (int32_t)mt->nparts;
+		rf = mt->nparts > 0 ? (int32_t)mt->parts[0].replicas.n : 1;
+		if (t->count <= have) {
+			res[i].error_code = KERR_INVALID_PARTITIONS;
+			res[i].error_message = ctl_kstr("The topic already has "
+			    "that many partitions or more");
+			continue;
+		}
+		if (t->assignments.n > 0 && t->assignments.n != t->count - have) {
+			res[i].error_code = KERR_INVALID_REPLICA_ASSIGNMENT;
+			continue;
+		}
+		for (k = 0; k < t->assignments.n; k++)
+			if (!ctl_assignment_ok(c,
+			    t->assignments.v[k].broker_ids.v,
+			    t->assignments.v[k].broker_ids.n))
+				res[i].error_code =
+				    KERR_INVALID_REPLICA_ASSIGNMENT;
+		if (res[i].error_code == 0 && t->assignments.n == 0 &&
+		    (size_t)rf > nusable)
+			res[i].error_code = KERR_INVALID_REPLICATION_FACTOR;
+		if (res[i].error_code != 0 || q.validate_only)
+			continue;
+		for (k = have; k < t->count; k++)
+			ctl_put_partition(&recs, &mt->id, k,
+			    t->assignments.n > 0 ?
+			    t->assignments.v[k - have].broker_ids.v : NULL,
+			    t->assignments.n > 0 ?
+			    t->assignments.v[k - have].broker_ids.n : 0,
+			    usable, nusable, rf, (size_t)k);
+		log_info("controller %d: topic %s grows to %d partitions",
+		    c->cfg->node_id, mt->name, t->count);
+		any = true;
+	}
+	free(usable);
+	if (!any) {
+		rc = ctl_encode_resp(w, h, &resp);
+		goto out;
+	}
+	if ((off = ctl_propose(c, &recs)) < 0) {
+		for (i = 0; i < q.topics.n; i++)
+			if (res[i].error_code == 0)
+				res[i].error_code = KERR_NOT_CONTROLLER;
+		rc = ctl_encode_resp(w, h, &resp);
+		goto out;
+	}
+	if (ctl_encode_resp(&ok, h, &resp) != 0)
+		goto out;
+	for (i = 0; i < q.topics.n; i++)
+		if (res[i].error_code == 0)
+			res[i].error_code = KERR_NOT_CONTROLLER;
+	if (ctl_encode_resp(&fail, h, &resp) != 0)
+		goto out;
+	ctl_wait_add(c, token, off, &ok, &fail);
+	rc = RIO_DEFER;
+out:
+	wbuf_clear(&recs);
+	wbuf_clear(&ok);
+	wbuf_clear(&fail);
+	return rc;
+}
+
+int
+ctl_api(const struct kp_req_hdr *h, struct rd *r, struct wbuf *w,
+    uint64_t token, void *arg)
+{
+	struct ctl *c = arg;
+	struct kp_arena a = { 0 };
+	int rc;
+
+	if (!ctl_version_ok(h))
+		return -1;
+	switch (h->api_key) {
+	case KP_API_DESCRIBE_QUORUM:
+		rc = ctl_describe_quorum(c, h, w);
+		break;
+	case KP_API_BROKER_REGISTRATION:
+		rc = ctl_broker_registration(c, h, r, w, token, &a);
+		break;
+	case KP_API_BROKER_HEARTBEAT:
+		rc = ctl_broker_heartbeat(c, h, r, w, token, &a);
+		break;
+	case KP_API_CREATE_TOPICS:
+		rc = ctl_create_topics(c, h, r, w, token, &a);
+		break;
+	case KP_API_DELETE_TOPICS:
+		rc = ctl_delete_topics(c, h, r, w, token, &a);
+		break;
+	case KP_API_CREATE_PARTITIONS:
+		rc = ctl_create_partitions(c, h, r, w, token, &a);
+		break;
+	default:
+		rc = -1;
+		break;
+	}
+	kp_arena_clear(&a);
+	return rc;
+}

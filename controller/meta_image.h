@@ -1,0 +1,125 @@
+/*
+ * The metadata image: what the committed metadata log says, in memory.
+ *
+ * A log entry's payload is one or more metadata records, each framed as in
+ * KIP-631 (unsigned varints: frame version 0, record type = the record
+ * schema's apiKey, record version; then the record in the flexible
+ * encoding).  Records of several types in one entry are applied in order;
+ * the entry is the unit of atomicity.  Unknown record types are skipped
+ * when the rest of the entry can still be read, so newer logs stay readable.
+ *
+ * Arrays are kept sorted (brokers by id, topics by name, partitions by
+ * index, configs by resource then name), so two images built from the same
+ * records are equal field by field and export the same records.
+ */
+#ifndef MO_META_IMAGE_H
+#define MO_META_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kproto.h"
+#include "wbuf.h"
+
+/* Metadata record types (the schemas' apiKey). */
+#define MI_REC_REGISTER_BROKER		0
+#define MI_REC_UNREGISTER_BROKER	1
+#define MI_REC_TOPIC			2
+#define MI_REC_PARTITION		3
+#define MI_REC_CONFIG			4
+#define MI_REC_PARTITION_CHANGE		5
+#define MI_REC_FENCE_BROKER		7
+#define MI_REC_UNFENCE_BROKER		8
+#define MI_REC_REMOVE_TOPIC		9
+#define MI_REC_FEATURE_LEVEL		12
+#define MI_REC_PRODUCER_IDS		15
+#define MI_REC_BROKER_REG_CHANGE	17
+#define MI_REC_NO_OP			20
+
+struct mi_endpoint {
+	char		*name;
+	char		*host;
+	uint16_t	 port;
+	int16_t		 protocol;
+};
+
+struct mi_broker {
+	int32_t			 id;
+	int64_t			 epoch;
+	struct kuuid		 incarnation;
+	bool			 fenced;
+	bool			 shutdown;	/* in controlled shutdown */
+	char			*rack;		/* NULL: none */
+	struct mi_endpoint	*eps;
+	size_t			 neps;
+};
+
+struct mi_ints {
+	int32_t	*v;
+	size_t	 n;
+};
+
+struct mi_partition {
+	int32_t		id;
+	struct mi_ints	replicas;
+	struct mi_ints	isr;
+	int32_t		leader;		/* -1: none */
+	int32_t		leader_epoch;
+	int32_t		partition_epoch;
+};
+
+struct mi_topic {
+	char			*name;
+	struct kuuid		 id;
+	struct mi_partition	*parts;
+	size_t			 nparts;
+};
+
+struct mi_config {
+	int8_t	 type;		/* ConfigResource type: 2 topic, 4 broker */
+	char	*resource;
+	char	*name;
+	char	*value;
+};
+
+struct meta_image {
+	struct mi_broker	*brokers;
+	size_t			 nbrokers;
+	struct mi_topic		*topics;
+	size_t			 ntopics;
+	struct mi_config	*configs;
+	size_t			 nconfigs;
+	int64_t			 next_producer_id;
+	int16_t			 metadata_version;	/* 0: not set */
+	/* Log position: entries below end_offset are applied; last_epoch is
+	   the epoch of entry end_offset - 1 (a snapshot's id). */
+	int64_t			 end_offset;
+	int32_t			 last_epoch;
+};
+
+struct meta_image *meta_image_new(void);
+void	meta_image_free(struct meta_image *);
+struct meta_image *meta_image_dup(const struct meta_image *);
+
+/* Apply one entry's records; MO_EMALFORMED when they cannot be read (the
+   records before the bad one are applied). */
+int	meta_image_apply(struct meta_image *, const uint8_t *, size_t);
+/* Same contents (the log position is not compared). */
+bool	meta_image_equal(const struct meta_image *, const struct meta_image *);
+/* A 64-bit FNV-1a digest of the contents, for comparing nodes in logs. */
+uint64_t meta_image_digest(const struct meta_image *);
+
+const struct mi_broker *meta_image_broker(const struct meta_image *,
+	    int32_t id);
+const struct mi_topic *meta_image_topic(const struct meta_image *,
+	    const char *name, size_t len);
+const struct mi_topic *meta_image_topic_by_id(const struct meta_image *,
+	    const struct kuuid *);
+size_t	meta_image_fenced(const struct meta_image *);
+
+/* Append one framed record to w. */
+int	meta_record_put(struct wbuf *, int16_t type, int16_t version,
+	    const struct kp_struct *, const void *rec);
+
+#endif
