@@ -14,9 +14,10 @@
 /*
  * Version ranges: those Kafka 3.7 advertises, except the pre-0.11 message
  * formats (Fetch from v4) and ListOffsets v0.  Produce is advertised from
- * v0 because librdkafka before 2.10 sends gzip, snappy and lz4 batches only
- * to a broker whose Produce range includes v0 (it sends them uncompressed
- * otherwise); a batch of magic 0 or 1 is still refused at any version.
+ * v0 because librdkafka 2.0.2 (Debian 12) sends gzip, snappy and lz4
+ * batches only to a broker whose Produce range includes v0 (it sends them
+ * uncompressed otherwise); a batch of magic 0 or 1 is refused at any
+ * version with UNSUPPORTED_FOR_MESSAGE_FORMAT.
  */
 static const struct api_entry api_table[] = {
 	[KP_API_PRODUCE] = { 0, 10, api_produce },

@@ -32,6 +32,8 @@ produce_err(int rc)
 	switch (rc) {
 	case MO_ETOOBIG:
 		return KERR_MESSAGE_TOO_LARGE;
+	case MO_EVERSION:	/* magic 0/1: the pre-0.11 formats */
+		return KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
 	case MO_ECRC:
 	default:
 		return KERR_CORRUPT_MESSAGE;
