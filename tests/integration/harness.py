@@ -54,6 +54,10 @@ SRCDIR = os.environ.get("MOLDAU_SRCDIR") or os.path.dirname(
     os.path.dirname(HERE))
 BUILDDIR = os.environ.get("MOLDAU_BUILDDIR") or os.path.join(SRCDIR, "build")
 BROKER_BIN = os.path.join(BUILDDIR, "broker", "moldau-broker")
+MOLDAUD_BIN = os.path.join(BUILDDIR, "supervisor", "moldaud")
+# Nodes start as users start them: through moldaud, which runs the
+# controller and the broker.  MOLDAU_HARNESS_DIRECT=1 starts a lone broker.
+SUPERVISED = not os.environ.get("MOLDAU_HARNESS_DIRECT")
 READY_RE = re.compile(r"ready: PLAINTEXT://([0-9.]+):([0-9]+)")
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
@@ -128,6 +132,11 @@ class Broker:
     def __init__(self, sets=(), config=None, name="broker"):
         assert os.access(BROKER_BIN, os.X_OK), \
             "broker binary %s missing (build first)" % BROKER_BIN
+        self.supervised = SUPERVISED
+        if self.supervised:
+            assert os.access(MOLDAUD_BIN, os.X_OK), \
+                "supervisor binary %s missing (build first)" % MOLDAUD_BIN
+        self.ctl_port = free_port()
         self.name = name
         self.dir = mkdtemp("moldau-%s-" % name)
         self.data_dir = os.path.join(self.dir, "data")
@@ -145,7 +154,12 @@ class Broker:
 
     # -- lifecycle ----------------------------------------------------
     def argv(self):
-        av = [BROKER_BIN]
+        av = [MOLDAUD_BIN if self.supervised else BROKER_BIN]
+        if self.supervised:
+            # the controller on a port of its own: parallel runs stay apart
+            av += ["--set", "node.run_dir=" + os.path.join(self.dir, "run"),
+                   "--set",
+                   "cluster.controllers=1@127.0.0.1:%d" % self.ctl_port]
         if self.config_path:
             av += ["--config", self.config_path]
         av += ["--set", "node.data_dir=" + self.data_dir,
@@ -239,11 +253,37 @@ class Broker:
         self._reap()
         return self.proc.returncode
 
+    def children(self):
+        """{command name: pid} of the supervisor's children."""
+        out = {}
+        path = "/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)
+        try:
+            with open(path) as f:
+                pids = [int(x) for x in f.read().split()]
+        except OSError:
+            return out
+        for pid in pids:
+            try:
+                with open("/proc/%d/comm" % pid) as f:
+                    out[f.read().strip()] = pid
+            except OSError:
+                pass
+        return out
+
     def kill(self):
-        """SIGKILL (a crash); returns the exit status."""
+        """SIGKILL (a crash) of the whole node; returns the exit status.
+        Supervised: the supervisor is frozen first so that it neither
+        restarts the broker nor stops it cleanly, then everything dies."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
+            if self.supervised:
+                os.kill(self.proc.pid, signal.SIGSTOP)
+                for pid in self.children().values():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
             self.proc.kill()
             self.proc.wait(timeout=10)
         self._reap()
@@ -258,7 +298,10 @@ class Broker:
 
     def cpu_seconds(self):
         """utime+stime of the broker process, from /proc/PID/stat."""
-        with open("/proc/%d/stat" % self.proc.pid) as f:
+        pid = self.proc.pid
+        if self.supervised:
+            pid = self.children()["moldau-broker"]
+        with open("/proc/%d/stat" % pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
         ticks = os.sysconf("SC_CLK_TCK")
         return (int(fields[11]) + int(fields[12])) / float(ticks)
