@@ -337,7 +337,8 @@ meta_pick_segment(struct meta_log *ml, int64_t *base)
 			snprintf(path, sizeof(path), "%s/%s", ml->dir, best);
 			unlink(path);
 		}
-		snprintf(best, sizeof(best), "%s", de->d_name);
+		if (strlen(de->d_name) < sizeof(best))
+			memcpy(best, de->d_name, strlen(de->d_name) + 1);
 	}
 	closedir(d);
 	if (best[0] == '\0')
