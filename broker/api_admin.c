@@ -13,6 +13,7 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "meta_client.h"
 
 /* Kafka's AclOperation codes, as bits of authorized_operations. */
 #define ACL_OP(n)		((int32_t)1 << (n))
@@ -112,6 +113,10 @@ api_create_partitions(struct broker *b, struct req *r)
 	int32_t n = req->topics.n > 0 ? req->topics.n : 0;
 	cp_result *res;
 
+	if (b->mc != NULL) {
+		meta_client_forward(b->mc, r);
+		return;
+	}
 	kp_init(&kp_create_partitions_response_desc, &resp);
 	res = api_new(r,
 	    &kp_create_partitions_response_create_partitions_topic_result_desc,

@@ -8,6 +8,7 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "meta_client.h"
 #include "tconfig.h"
 
 /* n elements of a generated struct, each with its schema defaults. */
@@ -135,7 +136,9 @@ api_metadata(struct broker *b, struct req *r)
 				    KERR_INVALID_TOPIC_EXCEPTION;
 				continue;
 			}
-			if (t == NULL && auto_create_allowed(b, r, req)) {
+			/* With a controller, topics come from its metadata. */
+			if (t == NULL && b->mc == NULL &&
+			    auto_create_allowed(b, r, req)) {
 				int16_t err = topics_create(&b->topics, nm.p,
 				    (size_t)nm.len, b->cfg->num_partitions, &t);
 				if (err != KERR_NONE) {
@@ -233,6 +236,10 @@ api_create_topics(struct broker *b, struct req *r)
 	struct kp_create_topics_response resp;
 	struct kp_create_topics_response_creatable_topic_result *res;
 
+	if (b->mc != NULL) {
+		meta_client_forward(b->mc, r);
+		return;
+	}
 	kp_init(&kp_create_topics_response_desc, &resp);
 	res = api_alloc(r,
 	    &kp_create_topics_response_creatable_topic_result_desc,
@@ -263,6 +270,10 @@ api_delete_topics(struct broker *b, struct req *r)
 	bool v6 = r->hdr.api_version >= 6;
 	int32_t n = v6 ? req->topics.n : req->topic_names.n;
 
+	if (b->mc != NULL) {
+		meta_client_forward(b->mc, r);
+		return;
+	}
 	if (n < 0)
 		n = 0;
 	kp_init(&kp_delete_topics_response_desc, &resp);

@@ -17,6 +17,7 @@
 #include "wbuf.h"
 
 struct broker;
+struct meta_client;
 struct conn;
 struct tconfig;
 
@@ -151,10 +152,15 @@ struct topic *topics_find_id(struct topics *, const struct kuuid *);
 /* Returns a Kafka error code (KERR_*). */
 int16_t	topics_create(struct topics *, const char *, size_t, int32_t npart,
 	    struct topic **);
+/* The same with the topic id given (the controller's). */
+int16_t	topics_create_id(struct topics *, const char *, size_t,
+	    const struct kuuid *, int32_t npart, struct topic **);
 int16_t	topics_delete(struct topics *, struct topic *);
 /* Grow a topic to npart partitions (CreatePartitions). */
 int16_t	topics_add_partitions(struct topics *, struct topic *, int32_t npart);
 int16_t	topics_validate_name(const char *, size_t);
+/* Kafka's text form of a topic id (22 characters and a NUL). */
+void	uuid_to_text(const struct kuuid *, char out[23]);
 struct partition *topic_partition(struct topic *, int32_t);
 
 /* ---- net.c: connections and request framing ---- */
@@ -208,6 +214,7 @@ struct broker {
 	struct event		*sigterm, *sigint;
 	TAILQ_HEAD(, conn)	 conns;
 	struct logsvc		*logsvc;	/* log_service.h */
+	struct meta_client	*mc;		/* meta_client.h; NULL: none */
 };
 
 int	net_listen(struct broker *);

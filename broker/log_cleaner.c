@@ -348,6 +348,14 @@ cleaner_rebuild(struct clean_seg *cs, const uint8_t *p,
 	}
 	if (rc == 0 && (bi->attributes & BATCH_ATTR_LOG_APPEND_TIME))
 		bb.max_timestamp = bi->max_timestamp;
+	/*
+	 * Keep the batch's last offset even when its last records went: the
+	 * log's end must stay reachable (a consumer at an offset past the
+	 * last kept record must find a batch covering it, or it never
+	 * reaches the high watermark).
+	 */
+	if (rc == 0 && bb.last_delta < bi->last_offset_delta)
+		bb.last_delta = bi->last_offset_delta;
 	if (rc == 0)
 		rc = batch_builder_finish(&bb, &cs->out);
 	batch_builder_clear(&bb);

@@ -16,6 +16,7 @@
 #include "ipc_child.h"
 #include "log.h"
 #include "log_service.h"
+#include "meta_client.h"
 #include "storage.h"
 #include "xmalloc.h"
 
@@ -133,6 +134,9 @@ main(int argc, char **argv)
 	if (net_listen(&b) != 0)
 		goto out;
 	logsvc_start(&b);	/* retention, flushing, config refresh */
+	if (b.cfg->controller_enable &&
+	    (b.mc = meta_client_start(&b)) == NULL)
+		goto out;
 	b.sigterm = evsignal_new(b.base, SIGTERM, signal_cb, &b);
 	b.sigint = evsignal_new(b.base, SIGINT, signal_cb, &b);
 	evsignal_add(b.sigterm, NULL);
@@ -146,6 +150,7 @@ main(int argc, char **argv)
 out:
 	ipc_child_free(ic);
 	net_close_all(&b);
+	meta_client_free(b.mc);
 	logsvc_stop(&b);
 	groups_clear(&b.groups);
 	if (b.wake != NULL)

@@ -26,7 +26,7 @@ static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* Kafka's text form of a UUID: URL-safe base64 without padding. */
-static void
+void
 uuid_to_text(const struct kuuid *u, char out[23])
 {
 	size_t o = 0;
@@ -241,6 +241,17 @@ topics_create(struct topics *ts, const char *name, size_t len, int32_t npart,
     struct topic **out)
 {
 	struct kuuid id;
+
+	do {
+		uuid_random(&id);
+	} while (topics_find_id(ts, &id) != NULL);
+	return topics_create_id(ts, name, len, &id, npart, out);
+}
+
+int16_t
+topics_create_id(struct topics *ts, const char *name, size_t len,
+    const struct kuuid *id, int32_t npart, struct topic **out)
+{
 	struct topic *t;
 	int16_t err;
 
@@ -249,12 +260,11 @@ topics_create(struct topics *ts, const char *name, size_t len, int32_t npart,
 		return err;
 	if (topics_find(ts, name, len) != NULL)
 		return KERR_TOPIC_ALREADY_EXISTS;
+	if (topics_find_id(ts, id) != NULL)
+		return KERR_TOPIC_ALREADY_EXISTS;
 	if (npart <= 0 || npart > 100000)
 		return KERR_INVALID_PARTITIONS;
-	do {
-		uuid_random(&id);
-	} while (topics_find_id(ts, &id) != NULL);
-	t = topic_new(name, len, &id, npart);
+	t = topic_new(name, len, id, npart);
 	if (topic_open_logs(ts, t, true) != 0) {
 		topic_free(t);
 		return KERR_KAFKA_STORAGE_ERROR;

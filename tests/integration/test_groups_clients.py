@@ -120,8 +120,11 @@ def kcat_group(bootstrap):
     harness.wait_for(lambda: all(last_assignment(e) == PARTS // 2
                                  for e in errs), 90,
                      "two kcat -G members with 2 partitions each")
-    payload = b"".join(b"%d\n" % i for i in range(N))
-    harness.kcat(["-P", "-b", bootstrap, "-t", KTOPIC], input=payload)
+    # keyed, so the messages spread over all partitions (keyless ones
+    # stick to one partition at a time)
+    payload = b"".join(b"k%d:%d\n" % (i, i) for i in range(N))
+    harness.kcat(["-P", "-b", bootstrap, "-t", KTOPIC, "-K", ":"],
+                 input=payload)
 
     def lines():
         res = []

@@ -1,0 +1,820 @@
+/*
+ * The broker's controller link (meta_client.h).  One connection at a time,
+ * to cluster.controllers[cur]; NOT_CONTROLLER, a lost connection or a
+ * Fetch naming another leader moves to the next (or named) controller.
+ * Responses are matched by correlation id: the controller answers Raft
+ * Fetches and deferred admin requests in their own order.
+ */
+#include <sys/socket.h>
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "batch.h"
+#include "broker.h"
+#include "err.h"
+#include "kerr.h"
+#include "kproto_gen.h"
+#include "log.h"
+#include "meta_client.h"
+#include "meta_image.h"
+#include "xmalloc.h"
+
+#define MC_TICK_MS		250
+#define MC_HEARTBEAT_MS		2000
+#define MC_RETRY_MS		1000
+#define MC_FETCH_IDLE_MS	200
+#define MC_MAX_FRAME		(64u << 20)
+#define MC_FETCH_VERSION	12	/* what the controllers speak */
+#define MC_META_TOPIC		"__cluster_metadata"
+
+struct mc_ctl {
+	int32_t			 id;
+	struct sockaddr_storage	 ss;
+	int			 sslen;
+};
+
+enum mc_kind { MC_REGISTER, MC_HEARTBEAT, MC_FETCH, MC_FORWARD };
+
+/* A client request forwarded to the controller. */
+struct mc_fwd {
+	TAILQ_ENTRY(mc_fwd)	 entry;
+	struct meta_client	*mc;
+	struct req		*r;
+	bool			 sent;
+	bool			 answered;
+	void			*resp;		/* in r's arena */
+	uint64_t		 after_seq;	/* first Fetch sent after */
+	int64_t			 target;	/* image offset to reach, -1 */
+};
+
+struct mc_call {
+	int32_t		 corr;
+	int16_t		 api, version;
+	enum mc_kind	 kind;
+	struct mc_fwd	*fwd;
+	uint64_t	 seq;		/* Fetch sequence number */
+};
+
+struct meta_client {
+	struct broker		*b;
+	struct mc_ctl		*ctls;
+	size_t			 nctls, cur;
+	struct bufferevent	*bev;
+	bool			 connected;
+	int32_t			 next_corr;
+	struct mc_call		*calls;
+	size_t			 ncalls, capcalls;
+	struct event		*timer;
+	struct kuuid		 incarnation;
+	int64_t			 broker_epoch;	/* -1: not registered */
+	bool			 fenced;
+	bool			 reg_inflight, hb_inflight, fetch_inflight;
+	int64_t			 next_reg_ms, next_hb_ms, next_fetch_ms;
+	uint64_t		 fetch_seq;	/* Fetches sent */
+	int32_t			 leader_epoch;
+	struct meta_image	*img;
+	int64_t			 hw;
+	bool			 caught_up;
+	bool			 snap_logged;
+	TAILQ_HEAD(, mc_fwd)	 fwds;
+};
+
+static void mc_kick(struct meta_client *);
+
+static int
+mc_parse_ctl(const char *s, struct mc_ctl *c)
+{
+	const char *at = strchr(s, '@');
+	char *end;
+	long id;
+
+	if (at == NULL)
+		return -1;
+	id = strtol(s, &end, 10);
+	if (end != at || id < 0 || id > INT32_MAX)
+		return -1;
+	c->id = (int32_t)id;
+	c->sslen = (int)sizeof(c->ss);
+	/* Numeric only: no resolver on the loop. */
+	return evutil_parse_sockaddr_port(at + 1, (struct sockaddr *)&c->ss,
+	    &c->sslen);
+}
+
+/* ---- connection ---- */
+
+static void
+mc_fwd_done(struct mc_fwd *f)
+{
+	struct meta_client *mc = f->mc;
+	struct req *r = f->r;
+	const struct kp_msg *km = kp_msg_get(r->hdr.api_key);
+
+	void *resp = f->resp;
+
+	TAILQ_REMOVE(&mc->fwds, f, entry);
+	r->waiting = false;
+	r->cancel = NULL;
+	free(f);
+	req_respond(r, km->resp, resp);
+}
+
+static void
+mc_fwd_fail(struct mc_fwd *f, const char *why)
+{
+	struct req *r = f->r;
+
+	TAILQ_REMOVE(&f->mc->fwds, f, entry);
+	r->waiting = false;
+	r->cancel = NULL;
+	free(f);
+	req_close_conn(r, why);
+}
+
+static void
+mc_drop(struct meta_client *mc, const char *why, int32_t next_id)
+{
+	struct mc_fwd *f, *nf;
+	size_t i;
+
+	if (mc->bev != NULL) {
+		log_info("broker %d: controller %d: %s", mc->b->cfg->node_id,
+		    mc->ctls[mc->cur].id, why);
+		bufferevent_free(mc->bev);
+	}
+	mc->bev = NULL;
+	mc->connected = false;
+	mc->ncalls = 0;
+	mc->reg_inflight = mc->hb_inflight = mc->fetch_inflight = false;
+	for (f = TAILQ_FIRST(&mc->fwds); f != NULL; f = nf) {
+		nf = TAILQ_NEXT(f, entry);
+		if (f->sent && !f->answered)
+			mc_fwd_fail(f, "controller connection lost");
+	}
+	for (i = 0; i < mc->nctls; i++)
+		if (next_id >= 0 && mc->ctls[i].id == next_id)
+			break;
+	mc->cur = i < mc->nctls ? i : (mc->cur + 1) % mc->nctls;
+}
+
+static void
+mc_send(struct meta_client *mc, enum mc_kind kind, int16_t api,
+    int16_t version, const struct kp_struct *desc, const void *msg,
+    struct mc_fwd *f)
+{
+	const struct kp_msg *km = kp_msg_get(api);
+	struct kp_req_hdr h;
+	struct wbuf w = { 0 };
+	struct mc_call *c;
+	size_t len;
+	uint8_t sz[4];
+
+	memset(&h, 0, sizeof(h));
+	h.api_key = api;
+	h.api_version = version;
+	h.correlation_id = mc->next_corr++;
+	h.client_id.p = "moldau-broker";
+	h.client_id.len = (int32_t)strlen(h.client_id.p);
+	kp_req_hdr_encode(&w, &h);
+	if (kp_encode(&w, desc, version, kp_flexible(km, version), msg) != 0 ||
+	    w.err != 0 || w.len > MC_MAX_FRAME) {
+		log_warnx("broker: cannot encode %s v%d for the controller",
+		    km->name, version);
+		wbuf_clear(&w);
+		if (f != NULL)
+			mc_fwd_fail(f, "cannot forward to the controller");
+		return;
+	}
+	len = w.len;
+	sz[0] = (uint8_t)(len >> 24);
+	sz[1] = (uint8_t)(len >> 16);
+	sz[2] = (uint8_t)(len >> 8);
+	sz[3] = (uint8_t)len;
+	bufferevent_write(mc->bev, sz, 4);
+	bufferevent_write(mc->bev, w.data, w.len);
+	wbuf_clear(&w);
+	if (mc->ncalls == mc->capcalls) {
+		mc->capcalls = mc->capcalls ? mc->capcalls * 2 : 8;
+		mc->calls = xreallocarray(mc->calls, mc->capcalls,
+		    sizeof(*mc->calls));
+	}
+	c = &mc->calls[mc->ncalls++];
+	c->corr = h.correlation_id;
+	c->api = api;
+	c->version = version;
+	c->kind = kind;
+	c->fwd = f;
+	c->seq = kind == MC_FETCH ? ++mc->fetch_seq : 0;
+}
+
+/* ---- requests ---- */
+
+static void
+mc_send_register(struct meta_client *mc)
+{
+	struct kp_broker_registration_request q;
+	struct kp_broker_registration_request_listener l;
+	struct broker *b = mc->b;
+
+	kp_init(&kp_broker_registration_request_desc, &q);
+	kp_init(&kp_broker_registration_request_listener_desc, &l);
+	q.broker_id = b->cfg->node_id;
+	q.cluster_id.p = b->cluster_id;
+	q.cluster_id.len = (int32_t)strlen(b->cluster_id);
+	q.incarnation_id = mc->incarnation;
+	l.name.p = "PLAINTEXT";
+	l.name.len = 9;
+	l.host.p = b->adv_host;
+	l.host.len = (int32_t)strlen(b->adv_host);
+	l.port = (uint16_t)b->adv_port;
+	l.security_protocol = 0;
+	q.listeners.v = &l;
+	q.listeners.n = 1;
+	q.features.n = 0;
+	q.rack.len = -1;
+	q.previous_broker_epoch = -1;
+	mc_send(mc, MC_REGISTER, KP_API_BROKER_REGISTRATION, 0,
+	    &kp_broker_registration_request_desc, &q, NULL);
+	mc->reg_inflight = true;
+}
+
+static void
+mc_send_heartbeat(struct meta_client *mc)
+{
+	struct kp_broker_heartbeat_request q;
+
+	kp_init(&kp_broker_heartbeat_request_desc, &q);
+	q.broker_id = mc->b->cfg->node_id;
+	q.broker_epoch = mc->broker_epoch;
+	q.current_metadata_offset = mc->img->end_offset;
+	mc_send(mc, MC_HEARTBEAT, KP_API_BROKER_HEARTBEAT, 0,
+	    &kp_broker_heartbeat_request_desc, &q, NULL);
+	mc->hb_inflight = true;
+}
+
+static void
+mc_send_fetch(struct meta_client *mc)
+{
+	struct kp_fetch_request q;
+	struct kp_fetch_request_fetch_topic t;
+	struct kp_fetch_request_fetch_partition p;
+
+	kp_init(&kp_fetch_request_desc, &q);
+	kp_init(&kp_fetch_request_fetch_topic_desc, &t);
+	kp_init(&kp_fetch_request_fetch_partition_desc, &p);
+	p.partition = 0;
+	p.current_leader_epoch = mc->leader_epoch;
+	p.fetch_offset = mc->img->end_offset;
+	p.last_fetched_epoch = mc->img->last_epoch;
+	p.log_start_offset = -1;
+	p.partition_max_bytes = 8 << 20;
+	t.topic.p = MC_META_TOPIC;
+	t.topic.len = (int32_t)strlen(MC_META_TOPIC);
+	t.partitions.v = &p;
+	t.partitions.n = 1;
+	q.cluster_id.len = -1;
+	q.replica_id = mc->b->cfg->node_id;	/* an observer */
+	q.max_wait_ms = 0;
+	q.max_bytes = 8 << 20;
+	q.topics.v = &t;
+	q.topics.n = 1;
+	q.rack_id.len = 0;
+	q.rack_id.p = "";
+	mc_send(mc, MC_FETCH, KP_API_FETCH, MC_FETCH_VERSION,
+	    &kp_fetch_request_desc, &q, NULL);
+	mc->fetch_inflight = true;
+}
+
+static void
+mc_send_fwd(struct meta_client *mc, struct mc_fwd *f)
+{
+	const struct kp_msg *km = kp_msg_get(f->r->hdr.api_key);
+
+	f->sent = true;
+	mc_send(mc, MC_FORWARD, f->r->hdr.api_key, f->r->hdr.api_version,
+	    km->req, f->r->msg, f);
+}
+
+static void
+mc_kick(struct meta_client *mc)
+{
+	int64_t now = now_ms();
+	struct mc_fwd *f, *nf;
+
+	if (!mc->connected)
+		return;
+	if (mc->broker_epoch < 0 && !mc->reg_inflight &&
+	    now >= mc->next_reg_ms)
+		mc_send_register(mc);
+	if (mc->broker_epoch >= 0 && !mc->hb_inflight &&
+	    now >= mc->next_hb_ms)
+		mc_send_heartbeat(mc);
+	if (!mc->fetch_inflight && now >= mc->next_fetch_ms)
+		mc_send_fetch(mc);
+	for (f = TAILQ_FIRST(&mc->fwds); f != NULL && mc->connected; f = nf) {
+		nf = TAILQ_NEXT(f, entry);
+		if (!f->sent)
+			mc_send_fwd(mc, f);
+	}
+}
+
+/* ---- the metadata image and the topic registry ---- */
+
+static bool
+mc_internal(const char *name)
+{
+	return strncmp(name, "__", 2) == 0;
+}
+
+/* Make the registry hold the image's topics, with its ids. */
+static void
+mc_reconcile(struct meta_client *mc)
+{
+	struct topics *ts = &mc->b->topics;
+	struct topic *lt, *next;
+	int16_t err;
+	size_t i;
+
+	for (i = 0; i < mc->img->ntopics; i++) {
+		const struct mi_topic *t = &mc->img->topics[i];
+		size_t len = strlen(t->name);
+		int32_t np = (int32_t)t->nparts;
+
+		if (np <= 0)
+			continue;
+		lt = topics_find(ts, t->name, len);
+		if (lt != NULL && memcmp(lt->id.b, t->id.b, sizeof(t->id.b))) {
+			log_info("broker: topic %s has another id at the "
+			    "controller: replacing it", t->name);
+			topics_delete(ts, lt);
+			lt = NULL;
+		}
+		if (lt == NULL) {
+			err = topics_create_id(ts, t->name, len, &t->id, np,
+			    &lt);
+			if (err == KERR_NONE) {
+				char idt[23];
+
+				uuid_to_text(&t->id, idt);
+				log_info("broker %d: topic %s (id %s) from the "
+				    "controller's metadata", mc->b->cfg->node_id,
+				    t->name, idt);
+			} else
+				log_warnx("broker: cannot create topic %s from "
+				    "the controller's metadata: %s", t->name,
+				    kerr_name(err));
+		} else if (lt->npart < np &&
+		    (err = topics_add_partitions(ts, lt, np)) != KERR_NONE)
+			log_warnx("broker: cannot grow topic %s to %d "
+			    "partitions: %s", t->name, np, kerr_name(err));
+	}
+	for (lt = TAILQ_FIRST(&ts->list); lt != NULL; lt = next) {
+		next = TAILQ_NEXT(lt, entry);
+		if (mc_internal(lt->name) ||
+		    meta_image_topic(mc->img, lt->name, strlen(lt->name)) !=
+		    NULL)
+			continue;
+		topics_delete(ts, lt);
+	}
+	fetch_wake(mc->b);
+}
+
+/* Decode one metadata batch (one entry) at p; its size or 0 when bad. */
+static size_t
+mc_entry(struct meta_client *mc, const uint8_t *p, size_t len)
+{
+	struct batch_info bi;
+	struct wbuf tmp = { 0 };
+	struct record rec;
+	struct rd r;
+	bool control;
+	int rc = 0;
+
+	if (batch_validate(p, len, MC_MAX_FRAME, &bi) != 0 ||
+	    bi.record_count != 1 || batch_codec(&bi) != MO_CODEC_NONE)
+		return 0;
+	if (bi.base_offset != mc->img->end_offset ||
+	    bi.base_offset >= mc->hw)
+		return batch_size(&bi);	/* not next, or not committed */
+	control = (bi.attributes & BATCH_ATTR_CONTROL) != 0;
+	if (!control) {
+		if (batch_records(p, &bi, MC_MAX_FRAME, &tmp, &r) != 0 ||
+		    batch_records_next(&r, &rec) != 0) {
+			wbuf_clear(&tmp);
+			return 0;
+		}
+		if (rec.value.len > 0)
+			rc = meta_image_apply(mc->img, rec.value.p,
+			    (size_t)rec.value.len);
+		wbuf_clear(&tmp);
+		if (rc != 0)
+			log_warnx("broker: metadata entry %" PRId64 ": %s",
+			    bi.base_offset, mo_strerror(rc));
+	}
+	mc->img->end_offset = bi.base_offset + 1;
+	mc->img->last_epoch = bi.leader_epoch;
+	return batch_size(&bi);
+}
+
+static void
+mc_fwds_progress(struct meta_client *mc, uint64_t seq)
+{
+	struct mc_fwd *f, *nf;
+
+	for (f = TAILQ_FIRST(&mc->fwds); f != NULL; f = nf) {
+		nf = TAILQ_NEXT(f, entry);
+		if (!f->answered)
+			continue;
+		if (f->target < 0 && seq >= f->after_seq)
+			f->target = mc->hw;
+		if (f->target >= 0 && mc->img->end_offset >= f->target)
+			mc_fwd_done(f);
+	}
+}
+
+/* ---- responses ---- */
+
+static int
+mc_on_register(struct meta_client *mc, struct rd *rd, int16_t v,
+    struct kp_arena *a)
+{
+	const struct kp_msg *km = kp_msg_get(KP_API_BROKER_REGISTRATION);
+	struct kp_broker_registration_response q;
+
+	mc->reg_inflight = false;
+	if (kp_decode(rd, km->resp, v, kp_flexible(km, v), &q, a) != 0)
+		return -1;
+	if (q.error_code == KERR_NOT_CONTROLLER) {
+		mc_drop(mc, "not the active controller", -1);
+		return 1;
+	}
+	if (q.error_code != KERR_NONE) {
+		log_warnx("broker %d: registration refused: %s",
+		    mc->b->cfg->node_id, kerr_name(q.error_code));
+		mc->next_reg_ms = now_ms() + MC_RETRY_MS;
+		return 0;
+	}
+	mc->broker_epoch = q.broker_epoch;
+	mc->next_hb_ms = 0;
+	log_info("broker %d: registered with controller %d (broker epoch "
+	    "%" PRId64 ")", mc->b->cfg->node_id, mc->ctls[mc->cur].id,
+	    q.broker_epoch);
+	return 0;
+}
+
+static int
+mc_on_heartbeat(struct meta_client *mc, struct rd *rd, int16_t v,
+    struct kp_arena *a)
+{
+	const struct kp_msg *km = kp_msg_get(KP_API_BROKER_HEARTBEAT);
+	struct kp_broker_heartbeat_response q;
+
+	mc->hb_inflight = false;
+	if (kp_decode(rd, km->resp, v, kp_flexible(km, v), &q, a) != 0)
+		return -1;
+	switch (q.error_code) {
+	case KERR_NONE:
+		break;
+	case KERR_NOT_CONTROLLER:
+		mc_drop(mc, "not the active controller", -1);
+		return 1;
+	case KERR_STALE_BROKER_EPOCH:
+	case KERR_BROKER_ID_NOT_REGISTERED:
+		log_info("broker %d: heartbeat: %s, registering again",
+		    mc->b->cfg->node_id, kerr_name(q.error_code));
+		mc->broker_epoch = -1;
+		return 0;
+	default:
+		log_warnx("broker %d: heartbeat: %s", mc->b->cfg->node_id,
+		    kerr_name(q.error_code));
+		mc->next_hb_ms = now_ms() + MC_RETRY_MS;
+		return 0;
+	}
+	if (q.is_fenced != mc->fenced)
+		log_info("broker %d: %s by the controller", mc->b->cfg->node_id,
+		    q.is_fenced ? "fenced" : "unfenced");
+	mc->fenced = q.is_fenced;
+	/* Still fenced: ask again soon to be let in. */
+	mc->next_hb_ms = now_ms() + (q.is_fenced ? MC_TICK_MS :
+	    MC_HEARTBEAT_MS);
+	return 0;
+}
+
+static int
+mc_on_fetch(struct meta_client *mc, struct rd *rd, int16_t v,
+    struct kp_arena *a, uint64_t seq)
+{
+	const struct kp_msg *km = kp_msg_get(KP_API_FETCH);
+	const struct kp_fetch_response_partition_data *p;
+	struct kp_fetch_response q;
+	const uint8_t *rp;
+	size_t left, used;
+	int64_t before = mc->img->end_offset;
+	int32_t leader = -1;
+
+	mc->fetch_inflight = false;
+	mc->next_fetch_ms = now_ms() + MC_FETCH_IDLE_MS;
+	if (kp_decode(rd, km->resp, v, kp_flexible(km, v), &q, a) != 0 ||
+	    q.responses.n != 1 || q.responses.v[0].partitions.n != 1)
+		return -1;
+	p = &q.responses.v[0].partitions.v[0];
+	if (p->current_leader != NULL) {
+		leader = p->current_leader->leader_id;
+		if (p->current_leader->leader_epoch > mc->leader_epoch)
+			mc->leader_epoch = p->current_leader->leader_epoch;
+	}
+	if (p->error_code == KERR_FENCED_LEADER_EPOCH) {
+		mc->next_fetch_ms = 0;
+		return 0;
+	}
+	if (p->error_code != KERR_NONE) {
+		if (leader >= 0 && leader != mc->ctls[mc->cur].id) {
+			mc_drop(mc, "not the leader", leader);
+			return 1;
+		}
+		return 0;
+	}
+	if (p->snapshot_id != NULL && p->snapshot_id->end_offset >= 0) {
+		if (!mc->snap_logged)
+			log_warnx("broker %d: the metadata log starts at a "
+			    "snapshot (offset %" PRId64 "), which brokers "
+			    "cannot fetch yet", mc->b->cfg->node_id,
+			    p->snapshot_id->end_offset);
+		mc->snap_logged = true;
+		return 0;
+	}
+	mc->hw = p->high_watermark;
+	rp = p->records.p;
+	left = p->records.len > 0 ? (size_t)p->records.len : 0;
+	while (left > 0 && (used = mc_entry(mc, rp, left)) > 0) {
+		rp += used;
+		left -= used;
+	}
+	if (left > 0)
+		log_warnx("broker %d: malformed metadata batch after offset "
+		    "%" PRId64, mc->b->cfg->node_id, mc->img->end_offset);
+	if (mc->img->end_offset != before)
+		mc->next_fetch_ms = 0;
+	if (mc->img->end_offset >= mc->hw &&
+	    (mc->img->end_offset != before || !mc->caught_up)) {
+		if (!mc->caught_up)
+			log_info("broker %d: caught up with the metadata log "
+			    "at offset %" PRId64 ": %zu topics",
+			    mc->b->cfg->node_id, mc->img->end_offset,
+			    mc->img->ntopics);
+		mc->caught_up = true;
+		mc_reconcile(mc);
+	}
+	if (mc->caught_up)
+		mc_fwds_progress(mc, seq);
+	return 0;
+}
+
+static int
+mc_on_forward(struct meta_client *mc, struct mc_call *c, struct rd *rd)
+{
+	const struct kp_msg *km = kp_msg_get(c->api);
+	struct mc_fwd *f = c->fwd;
+	struct req *r;
+	uint8_t *copy;
+	size_t len = (size_t)(rd->end - rd->p);
+	struct rd body;
+
+	if (f == NULL)
+		return 0;	/* the client went away */
+	r = f->r;
+	/* The decoded strings borrow the bytes: keep them with the request. */
+	copy = kp_arena_alloc(&r->arena, len ? len : 1);
+	memcpy(copy, rd->p, len);
+	rd_init(&body, copy, len);
+	f->resp = kp_arena_alloc(&r->arena, km->resp->size);
+	if (kp_decode(&body, km->resp, c->version,
+	    kp_flexible(km, c->version), f->resp, &r->arena) != 0)
+		return -1;
+	f->answered = true;
+	/* Answer once a Fetch sent from now on has been applied. */
+	f->after_seq = mc->fetch_seq + 1;
+	mc->next_fetch_ms = 0;
+	return 0;
+}
+
+static int
+mc_frame(struct meta_client *mc, struct rd *rd)
+{
+	struct kp_arena a = { 0 };
+	struct mc_call c;
+	uint32_t ntags;
+	int32_t corr;
+	size_t i;
+	int rc = -1;
+
+	if (rd_i32(rd, &corr) != 0)
+		return -1;
+	for (i = 0; i < mc->ncalls; i++)
+		if (mc->calls[i].corr == corr)
+			break;
+	if (i == mc->ncalls)
+		return -1;
+	c = mc->calls[i];
+	memmove(&mc->calls[i], &mc->calls[i + 1],
+	    (mc->ncalls - i - 1) * sizeof(mc->calls[0]));
+	mc->ncalls--;
+	if (kp_resp_hdr_version(c.api, c.version) >= 1 &&
+	    (rd_uvarint(rd, &ntags) != 0 || ntags != 0))
+		return -1;
+	switch (c.kind) {
+	case MC_REGISTER:
+		rc = mc_on_register(mc, rd, c.version, &a);
+		break;
+	case MC_HEARTBEAT:
+		rc = mc_on_heartbeat(mc, rd, c.version, &a);
+		break;
+	case MC_FETCH:
+		rc = mc_on_fetch(mc, rd, c.version, &a, c.seq);
+		break;
+	case MC_FORWARD:
+		rc = mc_on_forward(mc, &c, rd);
+		break;
+	}
+	kp_arena_clear(&a);
+	return rc;
+}
+
+static void
+mc_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct meta_client *mc = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t hdr[4], *frame;
+	uint32_t n;
+	struct rd r;
+	int rc;
+
+	while (mc->bev == bev && evbuffer_get_length(in) >= 4) {
+		evbuffer_copyout(in, hdr, 4);
+		n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+		    (uint32_t)hdr[2] << 8 | hdr[3];
+		if (n > MC_MAX_FRAME) {
+			mc_drop(mc, "oversized frame", -1);
+			return;
+		}
+		if (evbuffer_get_length(in) < 4 + (size_t)n)
+			break;
+		evbuffer_drain(in, 4);
+		frame = xmalloc(n ? n : 1);
+		evbuffer_remove(in, frame, n);
+		rd_init(&r, frame, n);
+		rc = mc_frame(mc, &r);
+		free(frame);
+		if (rc < 0) {
+			mc_drop(mc, "malformed or unexpected answer", -1);
+			return;
+		}
+		if (rc > 0)
+			return;	/* dropped: bev is gone */
+	}
+	mc_kick(mc);
+}
+
+static void
+mc_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct meta_client *mc = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		mc->connected = true;
+		log_info("broker %d: connected to controller %d",
+		    mc->b->cfg->node_id, mc->ctls[mc->cur].id);
+		mc_kick(mc);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		mc_drop(mc, what & BEV_EVENT_EOF ? "connection closed" :
+		    "connection failed", -1);
+}
+
+static void
+mc_connect(struct meta_client *mc)
+{
+	const struct mc_ctl *c = &mc->ctls[mc->cur];
+
+	mc->bev = bufferevent_socket_new(mc->b->base, -1,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (mc->bev == NULL)
+		return;
+	bufferevent_setcb(mc->bev, mc_read_cb, NULL, mc_event_cb, mc);
+	bufferevent_enable(mc->bev, EV_READ | EV_WRITE);
+	if (bufferevent_socket_connect(mc->bev,
+	    (const struct sockaddr *)&c->ss, c->sslen) != 0) {
+		bufferevent_free(mc->bev);
+		mc->bev = NULL;
+		mc->cur = (mc->cur + 1) % mc->nctls;
+	}
+}
+
+static void
+mc_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct meta_client *mc = arg;
+
+	(void)fd;
+	(void)what;
+	if (mc->bev == NULL)
+		mc_connect(mc);
+	else
+		mc_kick(mc);
+}
+
+/* ---- interface ---- */
+
+struct meta_client *
+meta_client_start(struct broker *b)
+{
+	struct meta_client *mc = xcalloc(1, sizeof(*mc));
+	struct timeval tv = { 0, MC_TICK_MS * 1000 };
+	size_t i;
+
+	mc->b = b;
+	TAILQ_INIT(&mc->fwds);
+	mc->ctls = xcalloc(b->cfg->controllers.n, sizeof(*mc->ctls));
+	for (i = 0; i < b->cfg->controllers.n; i++) {
+		if (mc_parse_ctl(b->cfg->controllers.v[i],
+		    &mc->ctls[mc->nctls]) != 0) {
+			log_warnx("broker: cluster.controllers: cannot use %s "
+			    "(id@address:port, numeric address)",
+			    b->cfg->controllers.v[i]);
+			continue;
+		}
+		mc->nctls++;
+	}
+	if (mc->nctls == 0) {
+		meta_client_free(mc);
+		return NULL;
+	}
+	mc->broker_epoch = -1;
+	mc->hw = 0;
+	mc->img = meta_image_new();
+	evutil_secure_rng_get_bytes(mc->incarnation.b,
+	    sizeof(mc->incarnation.b));
+	mc->timer = event_new(b->base, -1, EV_PERSIST, mc_tick_cb, mc);
+	event_add(mc->timer, &tv);
+	mc_connect(mc);
+	return mc;
+}
+
+void
+meta_client_free(struct meta_client *mc)
+{
+	struct mc_fwd *f;
+
+	if (mc == NULL)
+		return;
+	while ((f = TAILQ_FIRST(&mc->fwds)) != NULL)
+		mc_fwd_fail(f, "broker stopping");
+	if (mc->bev != NULL)
+		bufferevent_free(mc->bev);
+	if (mc->timer != NULL)
+		event_free(mc->timer);
+	meta_image_free(mc->img);
+	free(mc->calls);
+	free(mc->ctls);
+	free(mc);
+}
+
+static void
+mc_fwd_cancel(struct req *r)
+{
+	struct mc_fwd *f = r->cancel_arg;
+	struct meta_client *mc = f->mc;
+	size_t i;
+
+	for (i = 0; i < mc->ncalls; i++)
+		if (mc->calls[i].fwd == f)
+			mc->calls[i].fwd = NULL;
+	TAILQ_REMOVE(&mc->fwds, f, entry);
+	r->waiting = false;
+	free(f);
+}
+
+void
+meta_client_forward(struct meta_client *mc, struct req *r)
+{
+	struct mc_fwd *f = xcalloc(1, sizeof(*f));
+
+	f->mc = mc;
+	f->r = r;
+	f->target = -1;
+	r->waiting = true;
+	r->cancel = mc_fwd_cancel;
+	r->cancel_arg = f;
+	TAILQ_INSERT_TAIL(&mc->fwds, f, entry);
+	if (mc->connected)
+		mc_send_fwd(mc, f);
+}
