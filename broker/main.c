@@ -1,7 +1,9 @@
 /*
  * moldau-broker: the Kafka protocol broker process.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -11,8 +13,10 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/listener.h>
 
 #include "broker.h"
+#include "ipc.h"
 #include "ipc_child.h"
 #include "log.h"
 #include "log_service.h"
@@ -36,6 +40,44 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	log_info("broker: signal %d, shutting down", (int)sig);
 	event_base_loopbreak(b->base);
+}
+
+static void
+ipc_stop_cb(void *arg, const char *why)
+{
+	struct broker *b = arg;
+
+	(void)why;
+	event_base_loopbreak(b->base);
+}
+
+/* Tell moldaud the broker serves, with the ports it bound. */
+static void
+broker_ready(struct broker *b, struct ipc_child *ic)
+{
+	const struct mo_strlist *l = &b->cfg->listeners;
+	char *v[IPC_MAX_LISTENERS] = { NULL };
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->nlisteners && n < IPC_MAX_LISTENERS &&
+	    i < l->n; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		const char *colon = strrchr(l->v[i], ':');
+		int port;
+
+		if (colon == NULL || getsockname(evconnlistener_get_fd(
+		    b->listeners[i]), (struct sockaddr *)&ss, &sl) != 0)
+			continue;
+		port = ntohs(ss.ss_family == AF_INET ?
+		    ((struct sockaddr_in *)&ss)->sin_port :
+		    ((struct sockaddr_in6 *)&ss)->sin6_port);
+		xasprintf(&v[n++], "%.*s:%d", (int)(colon - l->v[i]), l->v[i],
+		    port);
+	}
+	ipc_child_ready(ic, (const char *const *)v, n);
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
 }
 
 int
@@ -126,7 +168,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (supervised &&
-	    (ic = ipc_child_open(&b, IPC_CHILD_FD)) == NULL)
+	    (ic = ipc_child_open(b.base, IPC_CHILD_FD, "broker", ipc_stop_cb,
+	    &b)) == NULL)
 		goto out;
 	groups_init(&b.groups, &b);
 	if (groups_load(&b.groups) != 0)
@@ -144,7 +187,7 @@ main(int argc, char **argv)
 	log_info("broker %d ready: PLAINTEXT://%s:%d", b.cfg->node_id,
 	    b.adv_host, b.adv_port);
 	if (ic != NULL)
-		ipc_child_ready(ic);
+		broker_ready(&b, ic);
 	event_base_dispatch(b.base);
 	rc = 0;
 out:

@@ -26,6 +26,9 @@ struct mo_config {
 	char			*run_dir;		/* node.run_dir */
 	struct mo_strlist	roles;			/* node.roles */
 	char			*log_level;		/* node.log_level */
+	char			*log_dir;		/* node.log_dir, "": off */
+	int64_t			 log_max_bytes;		/* node.log_max_bytes */
+	int32_t			 log_keep;		/* node.log_keep */
 	bool			 auto_format;		/* node.auto_format */
 	/* cluster */
 	struct mo_strlist	controllers;		/* cluster.controllers */

@@ -9,6 +9,8 @@
 static const char *log_proc = "moldau";
 static enum log_level log_lvl = LOG_LVL_INFO;
 
+static log_tee_fn *log_tee;
+
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
 
 void
@@ -22,6 +24,12 @@ void
 log_set_level(enum log_level lvl)
 {
 	log_lvl = lvl;
+}
+
+void
+log_set_tee(log_tee_fn *fn)
+{
+	log_tee = fn;
 }
 
 int
@@ -42,8 +50,9 @@ static void log_vemit(enum log_level, int, const char *, va_list)
 static void
 log_vemit(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 {
-	char msg[2048];
+	char msg[2048], line[2400];
 	char ts[32];
+	int n;
 	struct timespec now;
 	struct tm tm;
 
@@ -54,13 +63,22 @@ log_vemit(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (errnum != 0)
-		fprintf(stderr, "%s.%03ldZ %s %s: %s: %s\n", ts,
-		    now.tv_nsec / 1000000, log_proc, log_names[lvl], msg,
+		n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s: %s: %s\n",
+		    ts, now.tv_nsec / 1000000, log_proc, log_names[lvl], msg,
 		    strerror(errnum));
 	else
-		fprintf(stderr, "%s.%03ldZ %s %s: %s\n", ts,
+		n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s: %s\n", ts,
 		    now.tv_nsec / 1000000, log_proc, log_names[lvl], msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	fwrite(line, 1, (size_t)n, stderr);
 	fflush(stderr);
+	if (log_tee != NULL)
+		log_tee(line, (size_t)n);
 }
 
 #define LOG_FN(fn, lvl, errexpr)                                        \

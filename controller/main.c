@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "ipc_child.h"
 #include "kproto_gen.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -76,7 +77,8 @@ static __attribute__((noreturn)) void
 usage(void)
 {
 	fprintf(stderr, "usage: moldau-controller [--config FILE] "
-	    "[--set section.key=value]... [--listen host:port] [--check]\n");
+	    "[--set section.key=value]... [--listen host:port] [--check] "
+	    "[--supervised]\n");
 	exit(1);
 }
 
@@ -439,6 +441,16 @@ ctl_recv(const struct raft_msg *m, void *arg)
 }
 
 static void
+ctl_stop(struct ctl *c)
+{
+	if (c->stopping)
+		return;
+	raft_resign(c->raft, ctl_now_ms());
+	c->stopping = true;
+	ctl_schedule(c);
+}
+
+static void
 ctl_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct ctl *c = arg;
@@ -446,9 +458,14 @@ ctl_signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	log_info("controller %d: signal %d, stopping", c->cfg->node_id,
 	    (int)sig);
-	raft_resign(c->raft, ctl_now_ms());
-	c->stopping = true;
-	ctl_schedule(c);
+	ctl_stop(c);
+}
+
+static void
+ctl_ipc_stop_cb(void *arg, const char *why)
+{
+	(void)why;
+	ctl_stop(arg);
 }
 
 /* "id@host:port" -> parts; 0 or -1. */
@@ -476,8 +493,9 @@ ctl_parse_voter(const char *s, int32_t *id, char *host, size_t hlen,
 	return 0;
 }
 
+/* bound: "host:port" as listening, for the supervisor. */
 static int
-ctl_setup(struct ctl *c, const char *listen)
+ctl_setup(struct ctl *c, const char *listen, char *bound_addr, size_t blen)
 {
 	struct raft_cfg rc;
 	struct raft_boot boot;
@@ -578,6 +596,7 @@ ctl_setup(struct ctl *c, const char *listen)
 		return -1;
 	}
 	log_info("controller %d ready: %s:%d", rc.id, lhost, bound);
+	snprintf(bound_addr, blen, "%s:%d", lhost, bound);
 	return 0;
 }
 
@@ -589,6 +608,7 @@ main(int argc, char **argv)
 		{ "set", required_argument, NULL, 's' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "check", no_argument, NULL, 'n' },
+		{ "supervised", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -596,7 +616,10 @@ main(int argc, char **argv)
 	const char *path = NULL, *listen = NULL;
 	char **sets = NULL, *errs = NULL;
 	size_t nsets = 0;
-	bool check = false;
+	bool check = false, supervised = false;
+	struct ipc_child *ic = NULL;
+	char bound[300];
+	const char *ready[1] = { bound };
 	enum log_level lvl;
 	struct timeval tv = { 0, CTL_TICK_MS * 1000 };
 	int ch, rc = 1;
@@ -616,6 +639,9 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			check = true;
+			break;
+		case 'S':
+			supervised = true;
 			break;
 		default:
 			usage();
@@ -646,14 +672,20 @@ main(int argc, char **argv)
 	c.sig_int = evsignal_new(c.base, SIGINT, ctl_signal_cb, &c);
 	c.sig_term = evsignal_new(c.base, SIGTERM, ctl_signal_cb, &c);
 	c.compact_to = -1;
-	if (ctl_setup(&c, listen) != 0)
+	if (supervised && (ic = ipc_child_open(c.base, IPC_CHILD_FD,
+	    "controller", ctl_ipc_stop_cb, &c)) == NULL)
+		goto out;
+	if (ctl_setup(&c, listen, bound, sizeof(bound)) != 0)
 		goto out;
 	event_add(c.tick_ev, &tv);
 	event_add(c.sig_int, NULL);
 	event_add(c.sig_term, NULL);
+	if (ic != NULL)
+		ipc_child_ready(ic, ready, 1);
 	event_base_dispatch(c.base);
 	rc = 0;
 out:
+	ipc_child_free(ic);
 	ctl_api_free(&c);
 	rio_free(c.io);
 	bg_free(c.bg);

@@ -21,7 +21,7 @@
 #include "xmalloc.h"
 
 const struct role_def sup_roles[SUP_NROLES] = {
-	{ "controller", "moldau-controller", "controller", false },
+	{ "controller", "moldau-controller", "controller", true },
 	{ "broker", "moldau-broker", "broker", true },
 	{ "connect", "moldau-connectd", "connectd", false },
 	{ "streams", "moldau-streamsd", "streamsd", false },
@@ -244,11 +244,15 @@ child_send_log_level(struct child *c, const char *level)
 /* ---- process lifecycle ---- */
 
 static void
-child_exec(struct child *c, int fd)
+child_exec(struct child *c, int fd, int errfd)
 {
 	char *argv[8];
 	int n = 0;
 
+	/* stderr into moldaud's log pipe (first: errfd may be 3). */
+	if (errfd >= 0 && (errfd == 2 ? fcntl(2, F_SETFD, 0) :
+	    dup2(errfd, 2)) == -1)
+		_exit(127);
 	if (fd != 3) {
 		if (dup2(fd, 3) != 3)
 			_exit(127);
@@ -281,24 +285,32 @@ void
 child_start(struct child *c)
 {
 	struct sup *sup = c->sup;
-	int sv[2];
+	int sv[2], errfd;
 	pid_t pid;
 
 	if (c->path == NULL || child_has_process(c))
 		return;
+	if ((errfd = logpipe_new(sup)) == -1)
+		log_warn("moldaud: %s: log pipe", c->def->role);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		log_warn("moldaud: %s: socketpair", c->def->role);
+		if (errfd != -1)
+			close(errfd);
 		goto retry;
 	}
 	if ((pid = fork()) == -1) {
 		log_warn("moldaud: %s: fork", c->def->role);
 		close(sv[0]);
 		close(sv[1]);
+		if (errfd != -1)
+			close(errfd);
 		goto retry;
 	}
 	if (pid == 0)
-		child_exec(c, sv[1]);
+		child_exec(c, sv[1], errfd);
 	close(sv[1]);
+	if (errfd != -1)
+		close(errfd);
 	c->pid = pid;
 	c->state = c->def->ipc ? CHILD_STARTING : CHILD_RUNNING;
 	c->unresponsive = false;

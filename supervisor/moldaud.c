@@ -220,6 +220,8 @@ sup_reload(struct sup *sup)
 		config_free(cfg);
 		return;
 	}
+	if (logfile_configure(cfg) != 0)
+		log_warnx("moldaud: reload: log files stay off");
 	/* Live: log levels.  Roles: start new ones, stop dropped ones.
 	 * Everything else takes effect when a child restarts. */
 	if (strcmp(old->log_level, cfg->log_level) != 0) {
@@ -317,7 +319,8 @@ sup_run(struct sup *sup)
 		if (sup->sig[i] == NULL || evsignal_add(sup->sig[i], NULL) != 0)
 			fatalx("moldaud: cannot watch signal %d", sigs[i]);
 	}
-	if (sup_write_effective(sup) != 0 || control_open(sup) != 0)
+	if (logfile_configure(sup->cfg) != 0 ||
+	    sup_write_effective(sup) != 0 || control_open(sup) != 0)
 		return 1;
 	for (i = 0; i < SUP_NROLES; i++) {
 		struct child *c = &sup->children[i];
@@ -347,6 +350,7 @@ static void
 sup_clear(struct sup *sup)
 {
 	control_close(sup);
+	logpipe_free_all(sup);
 	for (size_t i = 0; i < SUP_NROLES; i++)
 		if (sup->children[i].def != NULL)
 			child_clear(&sup->children[i]);
@@ -420,6 +424,7 @@ main(int argc, char **argv)
 	sup.exe_dir = exe_dir(argv[0]);
 	rc = sup_run(&sup);
 	sup_clear(&sup);
+	logfile_close();
 	free(sets);
 	return rc;
 }

@@ -19,6 +19,7 @@
 struct event;
 struct event_base;
 struct evconnlistener;
+struct logpipe;
 
 #define SUP_STOP_TIMEOUT_MS	8000	/* per child, then SIGKILL */
 #define SUP_BACKOFF_MIN_MS	250
@@ -87,6 +88,7 @@ struct sup {
 	struct evconnlistener	*ctl;
 	struct ctl_client	*clients;
 	struct event		*sig[5];
+	struct logpipe		*logpipes;	/* children's stderr */
 };
 
 extern const struct role_def sup_roles[SUP_NROLES];
@@ -113,6 +115,15 @@ bool	child_has_process(const struct child *);
 /* ---- control.c ---- */
 int	control_open(struct sup *);
 void	control_close(struct sup *);
+
+/* ---- logfile.c ---- */
+/* Open, reopen or close log_dir/moldau.log as cfg says. */
+int	logfile_configure(const struct mo_config *);
+void	logfile_close(void);
+/* A pipe for a child's stderr; returns its write end, -1 on error. */
+int	logpipe_new(struct sup *);
+/* Pass on what is left and close every pipe. */
+void	logpipe_free_all(struct sup *);
 
 /* ---- moldaud.c: called by child.c when a child is gone for good ---- */
 void	sup_child_stopped(struct sup *, struct child *);

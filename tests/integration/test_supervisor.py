@@ -4,9 +4,12 @@ Starts moldaud on a temporary config tree (a main file, a conf.d drop-in
 and --set overrides, broker on port 0), then checks: the broker child comes
 up and serves kcat, `moldau status` lists the children, a SIGKILLed broker
 is restarted on the same port with a higher restart count and clients work
-again, SIGHUP with a broken tree is refused while the node keeps serving,
-a crash-looping child is backed off, SIGTERM stops everything and exits 0
-with no child left, and `moldaud --check` names file:line:key.
+again, the controller child speaks the supervisor IPC (running once ready,
+live log level, restarted after SIGKILL, stopped over IPC), SIGHUP with a
+broken tree is refused while the node keeps serving, a crash-looping child
+is backed off, SIGTERM stops everything and exits 0 with no child left,
+`moldaud --check` names file:line:key, and node.log_dir gets rotated log
+files holding every process's lines.
 """
 
 import json
@@ -200,10 +203,17 @@ def main_test():
     assert b["state"] == "running" and b["pid"] == pid, b
     assert b["restarts"] == 0 and b["last_exit"] == "", b
     assert b["detail"] == "PLAINTEXT://" + boot, b
-    # the controller runs on its own port (when it is built)
-    c = st["by_role"]["controller"]
-    if c["state"] != "unavailable":
-        assert c["state"] == "running" and c["restarts"] == 0, c
+    # the controller speaks the supervisor IPC too: running once it said
+    # ready, with the address it listens on
+    def ctl_running():
+        c = node.status()["by_role"]["controller"]
+        return c if c["state"] == "running" else None
+    c = harness.wait_for(ctl_running, 10, "controller ready")
+    assert c["restarts"] == 0, c
+    assert c["detail"] == "127.0.0.1:%d" % node.ctl_port, c
+    assert re.search(r"moldaud: controller pid %d ready: 127\.0\.0\.1:%d" %
+                     (c["pid"], node.ctl_port), node.log()), c
+    ctl_pid = c["pid"]
     # roles with no binary yet are reported, not fatal
     for role in ("connect", "streams"):
         assert st["by_role"][role]["state"] == "unavailable", st
@@ -243,6 +253,24 @@ def main_test():
     harness.wait_for(lambda: "broker: log level now debug" in node.log(),
                      5, "live log level")
     assert node.status()["by_role"]["broker"]["pid"] == pid2
+    # ... and reaches the controller through its IPC
+    harness.wait_for(lambda: "controller: log level now debug" in node.log()
+                     and " moldau-controller debug: " in node.log(),
+                     5, "controller live log level")
+    assert node.status()["by_role"]["controller"]["pid"] == ctl_pid
+
+    # A controller crash: restarted, ready again, restart count 1.
+    os.kill(ctl_pid, signal.SIGKILL)
+
+    def ctl_restarted():
+        c = node.status()["by_role"]["controller"]
+        return c if c["state"] == "running" and c["pid"] != ctl_pid else None
+    c = harness.wait_for(ctl_restarted, 10, "controller restart")
+    assert c["restarts"] == 1, c
+    assert c["last_exit"] == "killed by signal 9 (Killed)", c
+    assert c["detail"] == "127.0.0.1:%d" % node.ctl_port, c
+    ctl_pid = c["pid"]
+    harness.log("controller restarted as pid %d" % ctl_pid)
 
     # SIGTERM: the broker stops first (no controller binary), moldaud
     # exits 0 and leaves no child behind.
@@ -252,19 +280,22 @@ def main_test():
     assert not pid_alive(pid2), "broker pid %d left behind" % pid2
     assert "moldaud: stopping broker pid %d" % pid2 in node.log()
     assert "moldaud: all children stopped" in node.log()
-    # dependency order: the broker goes before the controller (when the
-    # controller is built)
-    m = re.search(r"moldaud: started controller pid (\d+)", node.log())
-    if m:
-        order = [node.log().index("moldaud: stopping broker pid"),
-                 node.log().index("moldaud: stopping controller pid")]
-        assert order == sorted(order), "controller stopped before broker"
-        assert not pid_alive(int(m.group(1)))
+    # dependency order: the broker goes before the controller, which
+    # stops cleanly when asked over IPC
+    order = [node.log().index("moldaud: stopping broker pid"),
+             node.log().index("moldaud: stopping controller pid %d" %
+                              ctl_pid)]
+    assert order == sorted(order), "controller stopped before broker"
+    assert "controller: stop requested by moldaud" in node.log()
+    assert "moldaud: controller stopped (exited 0)" in node.log(), \
+        node.log()[-3000:]
+    assert not pid_alive(ctl_pid)
     assert not os.path.exists(os.path.join(node.run_dir, "moldaud.sock"))
     harness.log("SIGTERM: stopped in %.2fs" % took)
 
     crash_loop()
     orphan_exit()
+    log_files()
 
 
 def crash_loop():
@@ -306,6 +337,63 @@ def orphan_exit():
     harness._live_procs.remove(node.proc)
     harness.wait_for(lambda: not pid_alive(pid), 10,
                      "broker %d to exit after moldaud died" % pid)
+
+
+def log_files():
+    """node.log_dir: moldaud's and the children's lines also go to
+    log_dir/moldau.log, rotated at node.log_max_bytes, node.log_keep
+    rotated files kept; stderr still gets every line."""
+    max_bytes, keep = 2048, 3
+    node = Node(main=MAIN_YAML.replace("log_level: info", "log_level: debug"))
+    logdir = os.path.join(node.dir, "logs")
+    node.sets += ["node.log_dir=" + logdir,
+                  "node.log_max_bytes=%d" % max_bytes,
+                  "node.log_keep=%d" % keep]
+    node.start()
+    pid, port = node.wait_ready()
+    ready = re.compile(r"moldau-broker info: broker 1 ready: "
+                       r"PLAINTEXT://127\.0\.0\.1:%d\n" % port)
+    main = os.path.join(logdir, "moldau.log")
+
+    def files():
+        """{name: bytes} of the log files, checking the limits."""
+        got = {}
+        for name in os.listdir(logdir):
+            with open(os.path.join(logdir, name), "rb") as f:
+                got[name] = f.read()
+        assert set(got) <= {"moldau.log"} | {
+            "moldau.log.%d" % i for i in range(1, keep + 1)}, sorted(got)
+        for name, data in got.items():
+            longest = max(len(l) + 1 for l in data.split(b"\n"))
+            assert len(data) <= max_bytes + longest, (name, len(data))
+            assert data == b"" or data.endswith(b"\n"), name
+        return got
+
+    # the first rotation: the broker's ready line is in the files
+    harness.wait_for(lambda: "moldau.log.1" in files(), 30,
+                     "first log rotation")
+    text = b"".join(files().values()).decode("utf-8", "replace")
+    assert ready.search(text), text[-3000:]
+    assert "moldaud info: moldaud: node 1 starting" in text, text[:2000]
+    assert ready.search(node.log())
+    # traffic makes more lines; old files are dropped, never more than keep
+    first = files()["moldau.log.1"].split(b"\n")[0]
+    rounds = []
+
+    def dropped():
+        rounds.append(1)
+        harness.kcat_roundtrip_ok("127.0.0.1:%d" % port,
+                                  "sup-logs-%d" % len(rounds))
+        got = files()
+        return len(got) == keep + 1 and not any(
+            first in data for data in got.values())
+    harness.wait_for(dropped, 60, "the oldest log file dropped",
+                     interval=0.2)
+    for name, data in files().items():
+        harness.log("log file %s: %d bytes" % (name, len(data)))
+    rc, _ = node.stop()
+    assert rc == 0
+    assert "moldaud: stopped" in files()["moldau.log"].decode()
 
 
 if __name__ == "__main__":

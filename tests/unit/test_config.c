@@ -41,6 +41,9 @@ expect_defaults(const struct mo_config *c)
 	expect_list(&c->roles, 4, "controller", "broker", "connect",
 	    "streams");
 	assert_string_equal(c->log_level, "info");
+	assert_string_equal(c->log_dir, "");
+	assert_true(c->log_max_bytes == 10485760);
+	assert_int_equal(c->log_keep, 5);
 	expect_list(&c->controllers, 1, "1@127.0.0.1:9093");
 	assert_string_equal(c->cluster_id, "");
 	assert_true(c->metadata_snapshot_bytes == 20971520);

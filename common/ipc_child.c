@@ -1,33 +1,31 @@
 /*
- * Supervised broker: the IPC conversation with moldaud (ipc_child.h).
+ * Supervised daemon: the IPC conversation with moldaud (ipc_child.h).
  */
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include <event2/event.h>
-#include <event2/listener.h>
-
-#include "broker.h"
 #include "ipc.h"
 #include "ipc_child.h"
 #include "log.h"
 #include "xmalloc.h"
 
 struct ipc_child {
-	struct broker	*b;
-	struct ipc_peer	*peer;
+	const char		*self;
+	struct ipc_peer		*peer;
+	ipc_child_stop_fn	*stop;
+	void			*arg;
+	int			 stopping;
 };
 
 static void
 ipc_child_stop(struct ipc_child *ic, const char *why)
 {
-	log_info("broker: %s, shutting down", why);
-	event_base_loopbreak(ic->b->base);
+	if (ic->stopping)
+		return;
+	ic->stopping = 1;
+	log_info("%s: %s, shutting down", ic->self, why);
+	ic->stop(ic->arg, why);
 }
 
 static int
@@ -64,12 +62,13 @@ ipc_child_msg(struct ipc_peer *p, const struct ipc_hdr *h, struct rd *r,
 		if (log_level_parse(level, &lvl) != 0)
 			break;
 		log_set_level(lvl);
-		log_info("broker: log level now %s", level);
+		log_info("%s: log level now %s", ic->self, level);
+		log_debug("%s: debug logging on", ic->self);
 		return 0;
 	default:
 		break;
 	}
-	log_warnx("broker: moldaud sent an unexpected or malformed %s",
+	log_warnx("%s: moldaud sent an unexpected or malformed %s", ic->self,
 	    ipc_type_name(h->type));
 	return -1;
 }
@@ -86,19 +85,23 @@ ipc_child_close(struct ipc_peer *p, const char *why, void *arg)
 }
 
 struct ipc_child *
-ipc_child_open(struct broker *b, int fd)
+ipc_child_open(struct event_base *base, int fd, const char *self,
+    ipc_child_stop_fn *stop, void *arg)
 {
 	struct ipc_child *ic;
 	struct stat st;
 
 	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-		log_warnx("broker: --supervised but fd %d is not a socket", fd);
+		log_warnx("%s: --supervised but fd %d is not a socket", self,
+		    fd);
 		return NULL;
 	}
 	ic = xcalloc(1, sizeof(*ic));
-	ic->b = b;
-	ic->peer = ipc_peer_new(b->base, fd, "broker", "moldaud",
-	    ipc_child_msg, ipc_child_close, ic);
+	ic->self = self;
+	ic->stop = stop;
+	ic->arg = arg;
+	ic->peer = ipc_peer_new(base, fd, self, "moldaud", ipc_child_msg,
+	    ipc_child_close, ic);
 	if (ic->peer == NULL) {
 		free(ic);
 		return NULL;
@@ -107,34 +110,16 @@ ipc_child_open(struct broker *b, int fd)
 }
 
 void
-ipc_child_ready(struct ipc_child *ic)
+ipc_child_ready(struct ipc_child *ic, const char *const *listeners,
+    size_t n)
 {
-	const struct mo_strlist *l = &ic->b->cfg->listeners;
-	char *v[IPC_MAX_LISTENERS] = { NULL };
 	struct wbuf w = { 0 };
-	size_t n = 0;
 
-	for (size_t i = 0; i < ic->b->nlisteners && n < IPC_MAX_LISTENERS &&
-	    i < l->n; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		const char *colon = strrchr(l->v[i], ':');
-		int port;
-
-		if (colon == NULL || getsockname(evconnlistener_get_fd(
-		    ic->b->listeners[i]), (struct sockaddr *)&ss, &sl) != 0)
-			continue;
-		port = ntohs(ss.ss_family == AF_INET ?
-		    ((struct sockaddr_in *)&ss)->sin_port :
-		    ((struct sockaddr_in6 *)&ss)->sin6_port);
-		xasprintf(&v[n++], "%.*s:%d", (int)(colon - l->v[i]), l->v[i],
-		    port);
-	}
-	ipc_strs_put(&w, (const char *const *)v, n);
+	if (n > IPC_MAX_LISTENERS)
+		n = IPC_MAX_LISTENERS;
+	ipc_strs_put(&w, listeners, n);
 	ipc_send(ic->peer, IPC_CHILD_READY, &w);
 	wbuf_clear(&w);
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
 }
 
 void
