@@ -202,6 +202,14 @@ struct req {
 struct broker {
 	struct event_base	*base;
 	struct mo_config	*cfg;
+	/* how cfg was loaded, to load it again on SIGHUP */
+	const char		*cfg_path;
+	char			**cfg_sets;
+	size_t			 cfg_nsets;
+	bool			 cfg_single;	/* one file (under moldaud) */
+	struct mo_config	**old_cfgs;	/* replaced, freed at exit */
+	size_t			 nold_cfgs;
+	struct event		*sighup;
 	struct topics		 topics;
 	struct groups		 groups;
 	char			*cluster_id;

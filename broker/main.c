@@ -22,6 +22,7 @@
 #include "log_service.h"
 #include "meta_client.h"
 #include "storage.h"
+#include "tconfig.h"
 #include "xmalloc.h"
 
 static void
@@ -30,6 +31,42 @@ usage(void)
 	fprintf(stderr, "usage: moldau-broker [--config FILE] "
 	    "[--set section.key=value]... [--check] [--supervised]\n");
 	exit(2);
+}
+
+/*
+ * SIGHUP (moldaud sends it after a reload): load the configuration again
+ * and apply what can change live: topic defaults and the log level.  The
+ * old struct stays allocated until exit, since views into it may live on.
+ */
+static void
+reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct broker *b = arg;
+	struct mo_config *cfg;
+	struct topic *t;
+	enum log_level lvl;
+	char *errs = NULL;
+
+	(void)sig;
+	(void)what;
+	if ((b->cfg_single ? config_load : config_load_tree)(b->cfg_path,
+	    b->cfg_sets, b->cfg_nsets, &cfg, &errs) != 0) {
+		log_warnx("broker: reload refused, keeping the running "
+		    "configuration: %s", errs);
+		free(errs);
+		return;
+	}
+	b->old_cfgs = xreallocarray(b->old_cfgs, b->nold_cfgs + 1,
+	    sizeof(*b->old_cfgs));
+	b->old_cfgs[b->nold_cfgs++] = b->cfg;
+	b->cfg = cfg;
+	b->topics.cfg = cfg;
+	TAILQ_FOREACH(t, &b->topics.list, entry)
+		if (t->config != NULL)
+			tconfig_rebase(t->config, cfg);
+	if (log_level_parse(cfg->log_level, &lvl) == 0)
+		log_set_level(lvl);
+	log_info("broker: configuration reloaded (topic defaults, log level)");
 }
 
 static void
@@ -137,7 +174,10 @@ main(int argc, char **argv)
 		free(sets);
 		return 1;
 	}
-	free(sets);
+	b.cfg_path = path;
+	b.cfg_sets = sets;
+	b.cfg_nsets = nsets;
+	b.cfg_single = supervised;
 	if (check) {
 		config_free(b.cfg);
 		return 0;
@@ -182,8 +222,10 @@ main(int argc, char **argv)
 		goto out;
 	b.sigterm = evsignal_new(b.base, SIGTERM, signal_cb, &b);
 	b.sigint = evsignal_new(b.base, SIGINT, signal_cb, &b);
+	b.sighup = evsignal_new(b.base, SIGHUP, reload_cb, &b);
 	evsignal_add(b.sigterm, NULL);
 	evsignal_add(b.sigint, NULL);
+	evsignal_add(b.sighup, NULL);
 	log_info("broker %d ready: PLAINTEXT://%s:%d", b.cfg->node_id,
 	    b.adv_host, b.adv_port);
 	if (ic != NULL)
@@ -202,6 +244,12 @@ out:
 		event_free(b.sigterm);
 	if (b.sigint != NULL)
 		event_free(b.sigint);
+	if (b.sighup != NULL)
+		event_free(b.sighup);
+	for (size_t i = 0; i < b.nold_cfgs; i++)
+		config_free(b.old_cfgs[i]);
+	free(b.old_cfgs);
+	free(sets);
 	topics_clear(&b.topics);
 	if (b.base != NULL)
 		event_base_free(b.base);

@@ -216,6 +216,21 @@ tconfig_new(const struct mo_config *c)
 	return tc;
 }
 
+/* New broker defaults under the same overrides (a reloaded config). */
+void
+tconfig_rebase(struct tconfig *tc, const struct mo_config *c)
+{
+	struct tconfig *fresh = tconfig_new(c);
+
+	for (size_t i = 0; i < NDEFS; i++) {
+		free(tc->base[i]);
+		tc->base[i] = fresh->base[i];
+		tc->base_src[i] = fresh->base_src[i];
+		fresh->base[i] = NULL;
+	}
+	tconfig_free(fresh);
+}
+
 struct tconfig *
 tconfig_dup(const struct tconfig *src)
 {

@@ -65,6 +65,7 @@ struct tconfig *tconfig_new(const struct mo_config *);
 struct tconfig *tconfig_open(const struct mo_config *, const char *data_dir,
 	    const char *topic);
 struct tconfig *tconfig_dup(const struct tconfig *);
+void	tconfig_rebase(struct tconfig *, const struct mo_config *);
 void	tconfig_free(struct tconfig *);
 
 /*

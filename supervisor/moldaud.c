@@ -230,6 +230,16 @@ sup_reload(struct sup *sup)
 			child_send_log_level(&sup->children[i],
 			    cfg->log_level);
 	}
+	/* The broker reloads its (rewritten) file on SIGHUP: topic
+	 * defaults change live. */
+	for (size_t i = 0; i < SUP_NROLES; i++) {
+		struct child *c = &sup->children[i];
+
+		/* only once READY: its handler is installed by then */
+		if (strcmp(c->def->role, "broker") == 0 &&
+		    c->state == CHILD_RUNNING && c->pid > 0)
+			kill(c->pid, SIGHUP);
+	}
 	for (size_t i = 0; i < SUP_NROLES; i++) {
 		struct child *c = &sup->children[i];
 

@@ -259,6 +259,26 @@ def main_test():
                      5, "controller live log level")
     assert node.status()["by_role"]["controller"]["pid"] == ctl_pid
 
+    # SIGHUP changing a topic default: an existing topic without an
+    # override sees it live (DescribeConfigs), the broker is not restarted.
+    def retention_ms():
+        from confluent_kafka.admin import AdminClient, ConfigResource
+        a = AdminClient({"bootstrap.servers": boot})
+        fs = a.describe_configs([ConfigResource(ConfigResource.Type.TOPIC,
+                                                "sup-a")])
+        (res,) = fs.values()
+        return res.result(timeout=15)["retention.ms"].value
+
+    assert retention_ms() == str(168 * 3600 * 1000), retention_ms()
+    node.write(good.replace("log_level: info", "log_level: debug").replace(
+        "  num.partitions: 1\n", "  num.partitions: 1\n"
+        "  log.retention.hours: 5\n"))
+    os.kill(node.proc.pid, signal.SIGHUP)
+    harness.wait_for(lambda: "broker: configuration reloaded" in node.log(),
+                     5, "broker reload")
+    assert retention_ms() == str(5 * 3600 * 1000), retention_ms()
+    assert node.status()["by_role"]["broker"]["pid"] == pid2
+
     # A controller crash: restarted, ready again, restart count 1.
     os.kill(ctl_pid, signal.SIGKILL)
 
