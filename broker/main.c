@@ -180,6 +180,7 @@ main(int argc, char **argv)
 	b.cfg_single = supervised;
 	if (check) {
 		config_free(b.cfg);
+		free(sets);
 		return 0;
 	}
 	if (log_level_parse(b.cfg->log_level, &lvl) == 0)
