@@ -121,7 +121,9 @@ def check_wakeup(b):
     assert "t" in got, "the waiting consumer never got the record"
     delay = got["t"] - t0
     harness.log("waiting fetch answered %.3f s after the produce" % delay)
-    assert delay < 1.0, "waiting fetch answered after %.2f s" % delay
+    # far below the 10 s the fetch may wait: it was woken by the append
+    # (the margin covers sanitizer builds on a loaded 2-core machine)
+    assert delay < 3.0, "waiting fetch answered after %.2f s" % delay
 
 
 def batches(records):
