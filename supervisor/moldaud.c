@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "storage.h"
 #include "supervisor.h"
 #include "xmalloc.h"
 
@@ -41,26 +42,6 @@ sup_since_ms(const struct timespec *t)
 {
 	return sup_now_ms() - ((int64_t)t->tv_sec * 1000 +
 	    t->tv_nsec / 1000000);
-}
-
-static int
-mkdir_p(const char *path, mode_t mode)
-{
-	char *p = xstrdup(path);
-	int rc = 0;
-
-	for (char *s = p + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, mode) != 0 && errno != EEXIST)
-			rc = -1;
-		*s = '/';
-	}
-	if (mkdir(p, mode) != 0 && errno != EEXIST)
-		rc = -1;
-	free(p);
-	return rc;
 }
 
 /* Print loader errors, one log line each. */
