@@ -215,12 +215,14 @@ api_describe_cluster(struct broker *b, struct req *r)
 	struct kp_describe_cluster_request *req = r->msg;
 	struct kp_describe_cluster_response resp;
 	struct kp_describe_cluster_response_describe_cluster_broker *br;
+	struct mc_broker *mb;
+	size_t n;
 
 	kp_init(&kp_describe_cluster_response_desc, &resp);
 	resp.endpoint_type = ENDPOINT_BROKER;
 	resp.error_message = api_kstr_null();
 	resp.cluster_id = api_kstr(b->cluster_id);
-	resp.controller_id = b->cfg->node_id;
+	resp.controller_id = b->cfg->node_id;	/* it forwards (KRaft) */
 	resp.cluster_authorized_operations =
 	    req->include_cluster_authorized_operations ? CLUSTER_OPS :
 	    OPS_NOT_REQUESTED;
@@ -231,14 +233,19 @@ api_describe_cluster(struct broker *b, struct req *r)
 		req_respond(r, &kp_describe_cluster_response_desc, &resp);
 		return;
 	}
+	n = meta_client_brokers(b->mc, &mb);
 	br = api_new(r,
-	    &kp_describe_cluster_response_describe_cluster_broker_desc, 1);
-	br->broker_id = b->cfg->node_id;
-	br->host = api_kstr(b->adv_host);
-	br->port = b->adv_port;
-	br->rack = api_kstr_null();
+	    &kp_describe_cluster_response_describe_cluster_broker_desc, n);
+	for (size_t i = 0; i < n; i++) {
+		br[i].broker_id = mb[i].id;
+		br[i].host = api_kstr_dup(r, mb[i].host);
+		br[i].port = mb[i].port;
+		br[i].rack = mb[i].rack != NULL ?
+		    api_kstr_dup(r, mb[i].rack) : api_kstr_null();
+	}
+	free(mb);
 	resp.brokers.v = br;
-	resp.brokers.n = 1;
+	resp.brokers.n = (int32_t)n;
 	req_respond(r, &kp_describe_cluster_response_desc, &resp);
 }
 

@@ -13,6 +13,7 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "meta_client.h"
 #include "tconfig.h"
 
 /* Kafka's ConfigResource types. */
@@ -379,13 +380,31 @@ duplicate_names(const struct cfg_op *ops, int32_t n)
 	return false;
 }
 
+/*
+ * Topic changes are checked here against the config table, turned into
+ * SET/DELETE of whole override values and sent to the controller as one
+ * IncrementalAlterConfigs; the topic's config changes when the broker's
+ * metadata shows the records (meta_client.c).
+ */
+struct alter_ctx {
+	int32_t		 n;
+	bool		 incremental;
+	int32_t		*fwd_index;	/* position in fwd, -1: answered */
+	struct kp_incremental_alter_configs_response_alter_configs_resource_response
+			*res;
+	struct kp_incremental_alter_configs_request *fwd;
+};
+
 static int16_t
 alter_topic(struct broker *b, struct req *r, struct kstr name,
     const struct cfg_op *ops, int32_t n, bool incremental,
-    bool validate_only, const char **msg)
+    struct kp_incremental_alter_configs_request_alter_configs_resource *fr,
+    const char **msg)
 {
 	struct topic *t = topics_find(&b->topics, name.p, (size_t)name.len);
+	struct kp_incremental_alter_configs_request_alterable_config *fc;
 	struct tconfig *stage;
+	size_t nd = tconfig_ndefs(), k = 0;
 	char buf[512];
 
 	if (t == NULL) {
@@ -402,16 +421,32 @@ alter_topic(struct broker *b, struct req *r, struct kstr name,
 			return err;
 		}
 	}
-	if (validate_only) {
-		tconfig_free(stage);
-		return KERR_NONE;
+	/* The difference between the overrides, as whole values. */
+	fc = api_new(r,
+	    &kp_incremental_alter_configs_request_alterable_config_desc, nd);
+	for (size_t i = 0; i < nd; i++) {
+		struct tconfig_value was, now;
+		bool had, has;
+
+		tconfig_value_at(t->config, i, &was);
+		tconfig_value_at(stage, i, &now);
+		had = was.source == TC_SRC_DYNAMIC_TOPIC;
+		has = now.source == TC_SRC_DYNAMIC_TOPIC;
+		if (!had && !has)
+			continue;
+		if (had && has && strcmp(was.value, now.value) == 0)
+			continue;
+		fc[k].name = api_kstr(now.def->name);
+		fc[k].config_operation = has ? OP_SET : OP_DELETE;
+		fc[k].value = has ? api_kstr_dup(r, now.value) :
+		    api_kstr_null();
+		k++;
 	}
-	if (tconfig_replace(t->config, stage) != 0) {
-		*msg = "Could not save the topic config.";
-		return KERR_KAFKA_STORAGE_ERROR;
-	}
-	log_info("broker: topic %s: config altered (%zu override(s))",
-	    t->name, tconfig_noverrides(t->config));
+	tconfig_free(stage);
+	fr->resource_type = RES_TOPIC;
+	fr->resource_name = name;
+	fr->configs.v = fc;
+	fr->configs.n = (int32_t)k;
 	return KERR_NONE;
 }
 
@@ -434,47 +469,131 @@ alter_broker(struct broker *b, struct req *r, struct kstr name,
 	return KERR_INVALID_REQUEST;
 }
 
-static int16_t
-alter_one(struct broker *b, struct req *r, int8_t type, struct kstr name,
-    const struct cfg_op *ops, int32_t n, bool incremental,
-    bool validate_only, const char **msg)
+static void
+alter_respond(struct broker *b, struct req *r, void *resp)
 {
-	*msg = NULL;
+	const struct kp_incremental_alter_configs_response *cr = resp;
+	struct alter_ctx *cx = r->hctx;
+
+	(void)b;
+	for (int32_t i = 0; i < cx->n; i++) {
+		int32_t k = cx->fwd_index[i];
+
+		if (k < 0)
+			continue;
+		if (cr == NULL || k >= cr->responses.n) {
+			cx->res[i].error_code = KERR_REQUEST_TIMED_OUT;
+			cx->res[i].error_message = api_kstr("The controller "
+			    "did not answer in time.");
+			continue;
+		}
+		cx->res[i].error_code = cr->responses.v[k].error_code;
+		cx->res[i].error_message = cr->responses.v[k].error_message;
+	}
+	if (cx->incremental) {
+		struct kp_incremental_alter_configs_response out;
+
+		kp_init(&kp_incremental_alter_configs_response_desc, &out);
+		out.responses.v = cx->res;
+		out.responses.n = cx->n;
+		req_respond(r, &kp_incremental_alter_configs_response_desc,
+		    &out);
+	} else {
+		struct kp_alter_configs_response out;
+		struct kp_alter_configs_response_alter_configs_resource_response
+		    *v = api_new(r,
+		    &kp_alter_configs_response_alter_configs_resource_response_desc,
+		    (size_t)cx->n);
+
+		kp_init(&kp_alter_configs_response_desc, &out);
+		for (int32_t i = 0; i < cx->n; i++) {
+			v[i].error_code = cx->res[i].error_code;
+			v[i].error_message = cx->res[i].error_message;
+			v[i].resource_type = cx->res[i].resource_type;
+			v[i].resource_name = cx->res[i].resource_name;
+		}
+		out.responses.v = v;
+		out.responses.n = cx->n;
+		req_respond(r, &kp_alter_configs_response_desc, &out);
+	}
+}
+
+/* One resource of either request: check it, and queue topic changes. */
+static void
+alter_one(struct broker *b, struct req *r, struct alter_ctx *cx, int32_t i,
+    int8_t type, struct kstr name, const struct cfg_op *ops, int32_t n,
+    bool validate_only)
+{
+	struct kp_incremental_alter_configs_response_alter_configs_resource_response
+	    *res = &cx->res[i];
+	struct kp_incremental_alter_configs_request_alter_configs_resource *fr =
+	    &cx->fwd->resources.v[cx->fwd->resources.n];
+	const char *msg = NULL;
+
+	res->resource_type = type;
+	res->resource_name = name;
+	cx->fwd_index[i] = -1;
 	if (duplicate_names(ops, n)) {
-		*msg = "Error due to duplicate config keys.";
-		return KERR_INVALID_REQUEST;
+		msg = "Error due to duplicate config keys.";
+		res->error_code = KERR_INVALID_REQUEST;
+	} else if (type == RES_TOPIC) {
+		res->error_code = alter_topic(b, r, name, ops, n,
+		    cx->incremental, fr, &msg);
+		if (res->error_code == KERR_NONE && !validate_only &&
+		    fr->configs.n > 0)
+			cx->fwd_index[i] = cx->fwd->resources.n++;
+	} else if (type == RES_BROKER)
+		res->error_code = alter_broker(b, r, name, ops, n, &msg);
+	else {
+		msg = "Unsupported resource type.";
+		res->error_code = KERR_INVALID_REQUEST;
 	}
-	switch (type) {
-	case RES_TOPIC:
-		return alter_topic(b, r, name, ops, n, incremental,
-		    validate_only, msg);
-	case RES_BROKER:
-		return alter_broker(b, r, name, ops, n, msg);
-	default:
-		*msg = "Unsupported resource type.";
-		return KERR_INVALID_REQUEST;
-	}
+	res->error_message = kstr_or_null(msg);
+}
+
+static struct alter_ctx *
+alter_begin(struct req *r, int32_t n, bool incremental)
+{
+	struct alter_ctx *cx = kp_arena_alloc(&r->arena, sizeof(*cx));
+
+	cx->n = n;
+	cx->incremental = incremental;
+	cx->fwd_index = kp_arena_alloc(&r->arena,
+	    (size_t)(n + 1) * sizeof(*cx->fwd_index));
+	cx->res = api_new(r, &kp_incremental_alter_configs_response_alter_configs_resource_response_desc,
+	    (size_t)n);
+	cx->fwd = api_new(r, &kp_incremental_alter_configs_request_desc, 1);
+	cx->fwd->resources.v = api_new(r,
+	    &kp_incremental_alter_configs_request_alter_configs_resource_desc,
+	    (size_t)n);
+	cx->fwd->resources.n = 0;
+	r->hctx = cx;
+	return cx;
+}
+
+static void
+alter_finish(struct broker *b, struct req *r, struct alter_ctx *cx)
+{
+	if (cx->fwd->resources.n == 0)
+		alter_respond(b, r, NULL);
+	else
+		meta_client_call(b->mc, r, KP_API_INCREMENTAL_ALTER_CONFIGS, 1,
+		    cx->fwd, alter_respond);
 }
 
 void
 api_alter_configs(struct broker *b, struct req *r)
 {
 	struct kp_alter_configs_request *req = r->msg;
-	struct kp_alter_configs_response resp;
-	struct kp_alter_configs_response_alter_configs_resource_response *res;
 	int32_t n = req->resources.n > 0 ? req->resources.n : 0;
+	struct alter_ctx *cx = alter_begin(r, n, false);
 
-	kp_init(&kp_alter_configs_response_desc, &resp);
-	res = api_new(r,
-	    &kp_alter_configs_response_alter_configs_resource_response_desc,
-	    (size_t)n);
 	for (int32_t i = 0; i < n; i++) {
 		const struct kp_alter_configs_request_alter_configs_resource
 		    *rr = &req->resources.v[i];
 		int32_t nops = rr->configs.n > 0 ? rr->configs.n : 0;
 		struct cfg_op *ops = kp_arena_alloc(&r->arena,
 		    (size_t)(nops + 1) * sizeof(*ops));
-		const char *msg;
 
 		for (int32_t j = 0; j < nops; j++) {
 			ops[j].name = rr->configs.v[j].name;
@@ -482,53 +601,35 @@ api_alter_configs(struct broker *b, struct req *r)
 			ops[j].op = rr->configs.v[j].value.len < 0 ? OP_DELETE :
 			    OP_SET;
 		}
-		res[i].resource_type = rr->resource_type;
-		res[i].resource_name = rr->resource_name;
-		res[i].error_code = alter_one(b, r, rr->resource_type,
-		    rr->resource_name, ops, nops, false, req->validate_only,
-		    &msg);
-		res[i].error_message = kstr_or_null(msg);
+		alter_one(b, r, cx, i, rr->resource_type, rr->resource_name,
+		    ops, nops, req->validate_only);
 	}
-	resp.responses.v = res;
-	resp.responses.n = n;
-	req_respond(r, &kp_alter_configs_response_desc, &resp);
+	alter_finish(b, r, cx);
 }
 
 void
 api_incremental_alter_configs(struct broker *b, struct req *r)
 {
 	struct kp_incremental_alter_configs_request *req = r->msg;
-	struct kp_incremental_alter_configs_response resp;
-	struct kp_incremental_alter_configs_response_alter_configs_resource_response
-	    *res;
 	int32_t n = req->resources.n > 0 ? req->resources.n : 0;
+	struct alter_ctx *cx = alter_begin(r, n, true);
 
-	kp_init(&kp_incremental_alter_configs_response_desc, &resp);
-	res = api_new(r, &kp_incremental_alter_configs_response_alter_configs_resource_response_desc,
-	    (size_t)n);
 	for (int32_t i = 0; i < n; i++) {
 		const struct kp_incremental_alter_configs_request_alter_configs_resource
 		    *rr = &req->resources.v[i];
 		int32_t nops = rr->configs.n > 0 ? rr->configs.n : 0;
 		struct cfg_op *ops = kp_arena_alloc(&r->arena,
 		    (size_t)(nops + 1) * sizeof(*ops));
-		const char *msg;
 
 		for (int32_t j = 0; j < nops; j++) {
 			ops[j].name = rr->configs.v[j].name;
 			ops[j].value = rr->configs.v[j].value;
 			ops[j].op = rr->configs.v[j].config_operation;
 		}
-		res[i].resource_type = rr->resource_type;
-		res[i].resource_name = rr->resource_name;
-		res[i].error_code = alter_one(b, r, rr->resource_type,
-		    rr->resource_name, ops, nops, true, req->validate_only,
-		    &msg);
-		res[i].error_message = kstr_or_null(msg);
+		alter_one(b, r, cx, i, rr->resource_type, rr->resource_name,
+		    ops, nops, req->validate_only);
 	}
-	resp.responses.v = res;
-	resp.responses.n = n;
-	req_respond(r, &kp_incremental_alter_configs_response_desc, &resp);
+	alter_finish(b, r, cx);
 }
 
 /* ---- CreateTopics ---- */

@@ -43,6 +43,20 @@ api_find_coordinator(struct broker *b, struct req *r)
 	int16_t err = req->key_type == 0 ? KERR_NONE :
 	    KERR_COORDINATOR_NOT_AVAILABLE;
 
+	/* Groups need __consumer_offsets: have the controller create it. */
+	if (err == KERR_NONE && topics_find(&b->topics, GROUP_OFFSETS_TOPIC,
+	    strlen(GROUP_OFFSETS_TOPIC)) == NULL) {
+		if (r->pass == 0) {
+			struct kstr *nm = kp_arena_alloc(&r->arena,
+			    sizeof(*nm));
+
+			*nm = kstr_c(GROUP_OFFSETS_TOPIC);
+			api_autocreate(b, r, nm, 1,
+			    b->cfg->offsets_topic_num_partitions, true);
+			return;
+		}
+		err = KERR_COORDINATOR_NOT_AVAILABLE;
+	}
 	kp_init(&kp_find_coordinator_response_desc, &resp);
 	if (r->hdr.api_version < 4) {
 		resp.error_code = err;

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "meta_client.h"
 #include "tconfig.h"
+#include "api_util.h"
 
 /* n elements of a generated struct, each with its schema defaults. */
 static void *
@@ -20,16 +21,6 @@ api_alloc(struct req *r, const struct kp_struct *d, size_t n)
 	for (size_t i = 0; i < n; i++)
 		kp_init(d, v + i * d->size);
 	return v;
-}
-
-static const char *
-arena_strdup(struct req *r, const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = kp_arena_alloc(&r->arena, n);
-
-	memcpy(p, s, n);
-	return p;
 }
 
 static struct kstr
@@ -76,9 +67,150 @@ static bool
 auto_create_allowed(struct broker *b, struct req *r,
     const struct kp_metadata_request *req)
 {
-	if (!b->cfg->auto_create_topics_enable)
+	if (!b->cfg->auto_create_topics_enable || r->pass > 0)
 		return false;
 	return r->hdr.api_version < 4 || req->allow_auto_topic_creation;
+}
+
+/* ---- creation through the controller ---- */
+
+#define CREATE_TOPICS_VERSION	7	/* what the broker sends */
+
+/* Errors of the last creation attempt, by name (handler state). */
+struct create_errs {
+	size_t		 n;
+	struct kstr	*names;
+	int16_t		*errs;
+};
+
+static void
+autocreate_done(struct broker *b, struct req *r, void *resp)
+{
+	const struct kp_create_topics_response *cr = resp;
+	const struct api_entry *e = api_lookup(r->hdr.api_key);
+	struct create_errs *ce;
+
+	if (cr != NULL && cr->topics.n > 0) {
+		ce = kp_arena_alloc(&r->arena, sizeof(*ce));
+		ce->n = (size_t)cr->topics.n;
+		ce->names = kp_arena_alloc(&r->arena, ce->n * sizeof(*ce->names));
+		ce->errs = kp_arena_alloc(&r->arena, ce->n * sizeof(*ce->errs));
+		for (size_t i = 0; i < ce->n; i++) {
+			ce->names[i] = cr->topics.v[i].name;
+			ce->errs[i] = cr->topics.v[i].error_code;
+		}
+		r->hctx = ce;
+	}
+	r->pass++;
+	e->fn(b, r);
+}
+
+/* The controller's error for an auto-created name; NONE if unknown. */
+static int16_t
+autocreate_err(const struct req *r, struct kstr name)
+{
+	const struct create_errs *ce = r->hctx;
+
+	for (size_t i = 0; ce != NULL && i < ce->n; i++)
+		if (api_kstr_eq(ce->names[i], name))
+			return ce->errs[i] == KERR_TOPIC_ALREADY_EXISTS ?
+			    KERR_NONE : ce->errs[i];
+	return KERR_NONE;
+}
+
+void
+api_autocreate(struct broker *b, struct req *r, const struct kstr *names,
+    size_t n, int32_t nparts, bool internal)
+{
+	static const char *const icfg[][2] = {
+		{ "cleanup.policy", "compact" },
+		{ "segment.bytes", "104857600" },
+		{ "compression.type", "producer" },
+	};
+	const size_t nicfg = sizeof(icfg) / sizeof(icfg[0]);
+	struct kp_create_topics_request *q;
+	struct kp_create_topics_request_creatable_topic *t;
+	struct kp_create_topics_request_createable_topic_config *c = NULL;
+
+	q = api_new(r, &kp_create_topics_request_desc, 1);
+	t = api_new(r, &kp_create_topics_request_creatable_topic_desc, n);
+	if (internal) {
+		c = api_new(r,
+		    &kp_create_topics_request_createable_topic_config_desc,
+		    nicfg);
+		for (size_t i = 0; i < nicfg; i++) {
+			c[i].name = api_kstr(icfg[i][0]);
+			c[i].value = api_kstr(icfg[i][1]);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		t[i].name = names[i];
+		t[i].num_partitions = nparts;
+		t[i].replication_factor =
+		    (int16_t)b->cfg->default_replication_factor;
+		t[i].assignments.n = 0;
+		t[i].configs.v = c;
+		t[i].configs.n = internal ? (int32_t)nicfg : 0;
+	}
+	q->topics.v = t;
+	q->topics.n = (int32_t)n;
+	q->timeout_ms = 30000;
+	q->validate_only = false;
+	meta_client_call(b->mc, r, KP_API_CREATE_TOPICS, CREATE_TOPICS_VERSION,
+	    q, autocreate_done);
+}
+
+/* Names of r's topics to create automatically (first pass only). */
+static bool
+metadata_autocreate(struct broker *b, struct req *r,
+    const struct kp_metadata_request *req)
+{
+	struct kstr *names;
+	size_t n = 0;
+
+	if (req->topics.n <= 0 || !auto_create_allowed(b, r, req))
+		return false;
+	names = kp_arena_alloc(&r->arena, (size_t)req->topics.n *
+	    sizeof(*names));
+	for (int32_t i = 0; i < req->topics.n; i++) {
+		struct kstr nm = req->topics.v[i].name;
+
+		if (nm.len <= 0 || topics_find(&b->topics, nm.p,
+		    (size_t)nm.len) != NULL || topics_validate_name(nm.p,
+		    (size_t)nm.len) != KERR_NONE)
+			continue;
+		names[n++] = nm;
+	}
+	if (n == 0)
+		return false;
+	api_autocreate(b, r, names, n, b->cfg->num_partitions, false);
+	return true;
+}
+
+/* The live brokers and the controller, from the metadata image. */
+static void
+metadata_brokers(struct broker *b, struct req *r,
+    struct kp_metadata_response *resp)
+{
+	struct kp_metadata_response_metadata_response_broker *v;
+	struct mc_broker *mb;
+	size_t n = meta_client_brokers(b->mc, &mb);
+
+	v = api_alloc(r, &kp_metadata_response_metadata_response_broker_desc,
+	    n);
+	for (size_t i = 0; i < n; i++) {
+		v[i].node_id = mb[i].id;
+		v[i].host = api_kstr_dup(r, mb[i].host);
+		v[i].port = mb[i].port;
+		v[i].rack = mb[i].rack != NULL ? api_kstr_dup(r, mb[i].rack) :
+		    api_kstr_null();
+	}
+	free(mb);
+	resp->brokers.v = v;
+	resp->brokers.n = (int32_t)n;
+	/* As Kafka in KRaft mode: clients send controller requests to a
+	   broker, which forwards them (the controllers are not reachable). */
+	resp->controller_id = b->cfg->node_id;
 }
 
 void
@@ -94,16 +226,11 @@ api_metadata(struct broker *b, struct req *r)
 	    (r->hdr.api_version == 0 && req->topics.n == 0);
 	size_t n = 0;
 
+	if (!all && metadata_autocreate(b, r, req))
+		return;		/* answered once the controller created them */
 	kp_init(&kp_metadata_response_desc, &resp);
-	resp.brokers.v = api_alloc(r,
-	    &kp_metadata_response_metadata_response_broker_desc, 1);
-	resp.brokers.n = 1;
-	resp.brokers.v[0].node_id = b->cfg->node_id;
-	resp.brokers.v[0].host = kstr_of(b->adv_host);
-	resp.brokers.v[0].port = b->adv_port;
-	resp.brokers.v[0].rack.len = -1;
+	metadata_brokers(b, r, &resp);
 	resp.cluster_id = kstr_of(b->cluster_id);
-	resp.controller_id = b->cfg->node_id;
 
 	if (all) {
 		mt = api_alloc(r, td, b->topics.count);
@@ -115,6 +242,7 @@ api_metadata(struct broker *b, struct req *r)
 			struct kp_metadata_request_metadata_request_topic *rt =
 			    &req->topics.v[i];
 			struct kstr nm = rt->name;
+			int16_t err;
 
 			if (nm.len < 0) {
 				t = topics_find_id(&b->topics, &rt->topic_id);
@@ -136,18 +264,13 @@ api_metadata(struct broker *b, struct req *r)
 				    KERR_INVALID_TOPIC_EXCEPTION;
 				continue;
 			}
-			/* With a controller, topics come from its metadata. */
-			if (t == NULL && b->mc == NULL &&
-			    auto_create_allowed(b, r, req)) {
-				int16_t err = topics_create(&b->topics, nm.p,
-				    (size_t)nm.len, b->cfg->num_partitions, &t);
-				if (err != KERR_NONE) {
-					mt[n++].error_code = err;
-					continue;
-				}
-			}
 			if (t == NULL) {
-				mt[n++].error_code =
+				/* Being created (or it failed): say so. */
+				err = r->pass > 0 ? autocreate_err(r, nm) :
+				    KERR_NONE;
+				if (r->pass > 0 && err == KERR_NONE)
+					err = KERR_LEADER_NOT_AVAILABLE;
+				mt[n++].error_code = err != KERR_NONE ? err :
 				    KERR_UNKNOWN_TOPIC_OR_PARTITION;
 				continue;
 			}
@@ -159,106 +282,118 @@ api_metadata(struct broker *b, struct req *r)
 	req_respond(r, &kp_metadata_response_desc, &resp);
 }
 
-static int16_t
-create_one(struct broker *b, struct req *r,
-    const struct kp_create_topics_request_creatable_topic *ct,
-    bool validate_only, struct kp_create_topics_response_creatable_topic_result *res,
-    const char **msg)
-{
-	int32_t npart = ct->num_partitions;
-	int16_t rf = ct->replication_factor;
-	struct topic *t;
-	struct tconfig *tc;
-	int16_t err;
+/*
+ * CreateTopics: the broker checks each topic's configs against its table
+ * (the controller stores them as given), forwards the rest to the
+ * controller and answers when its metadata shows the result.
+ */
+struct create_ctx {
+	int32_t		 n;		/* topics in the client's request */
+	int32_t		*fwd_index;	/* forwarded position, -1: local */
+	struct kp_create_topics_response_creatable_topic_result *res;
+};
 
-	*msg = NULL;
-	if ((err = topics_validate_name(ct->name.p, (size_t)ct->name.len)) !=
-	    KERR_NONE) {
-		*msg = "Topic name is illegal: use up to 249 characters of "
-		    "[a-zA-Z0-9._-]";
-		return err;
-	}
-	if (topics_find(&b->topics, ct->name.p, (size_t)ct->name.len) != NULL) {
-		*msg = "Topic already exists.";
-		return KERR_TOPIC_ALREADY_EXISTS;
-	}
-	if (ct->assignments.n > 0) {
-		npart = ct->assignments.n;
-		rf = (int16_t)ct->assignments.v[0].broker_ids.n;
-		for (int32_t i = 0; i < ct->assignments.n; i++) {
-			const struct kp_create_topics_request_creatable_replica_assignment
-			    *a = &ct->assignments.v[i];
-			if (a->broker_ids.n != 1 ||
-			    a->broker_ids.v[0] != b->cfg->node_id) {
-				*msg = "Replica assignment names an unknown "
-				    "broker.";
-				return KERR_INVALID_REPLICA_ASSIGNMENT;
-			}
+static void
+create_topics_done(struct broker *b, struct req *r, void *resp)
+{
+	struct kp_create_topics_request *req = r->msg;
+	struct kp_create_topics_response *cr = resp;
+	struct create_ctx *cx = r->hctx;
+	struct kp_create_topics_response out;
+
+	kp_init(&kp_create_topics_response_desc, &out);
+	for (int32_t i = 0; i < cx->n; i++) {
+		struct kp_create_topics_response_creatable_topic_result *res =
+		    &cx->res[i];
+		int32_t k = cx->fwd_index[i];
+		struct tconfig *tc;
+		const char *msg;
+
+		if (k < 0)
+			continue;
+		if (cr == NULL || k >= cr->topics.n) {
+			res->error_code = KERR_REQUEST_TIMED_OUT;
+			res->error_message = api_kstr("The controller did not "
+			    "answer in time.");
+			continue;
 		}
+		*res = cr->topics.v[k];
+		res->configs.n = -1;
+		if (res->error_code != KERR_NONE || r->hdr.api_version < 5)
+			continue;
+		/* Show the configs the topic got, as Kafka does from v5. */
+		if (api_topic_configs_check(b, r, &req->topics.v[i], &tc,
+		    &msg) == KERR_NONE)
+			api_topic_configs_apply(b, r, NULL, tc, res);
 	}
-	if (npart == -1)
-		npart = b->cfg->num_partitions;
-	if (rf == -1)
-		rf = (int16_t)b->cfg->default_replication_factor;
-	if (npart <= 0 || npart > 100000) {
-		*msg = "Number of partitions must be larger than 0.";
-		return KERR_INVALID_PARTITIONS;
-	}
-	if (rf <= 0) {
-		*msg = "Replication factor must be larger than 0.";
-		return KERR_INVALID_REPLICATION_FACTOR;
-	}
-	if (rf > 1) {
-		*msg = "Replication factor is larger than the number of "
-		    "available brokers (1).";
-		return KERR_INVALID_REPLICATION_FACTOR;
-	}
-	if ((err = api_topic_configs_check(b, r, ct, &tc, msg)) != KERR_NONE)
-		return err;
-	res->num_partitions = npart;
-	res->replication_factor = rf;
-	if (validate_only)
-		return api_topic_configs_apply(b, r, NULL, tc, res);
-	err = topics_create(&b->topics, ct->name.p, (size_t)ct->name.len, npart,
-	    &t);
-	if (err != KERR_NONE) {
-		tconfig_free(tc);
-		return err;
-	}
-	res->topic_id = t->id;
-	return api_topic_configs_apply(b, r, t, tc, res);
+	out.topics.v = cx->res;
+	out.topics.n = cx->n;
+	req_respond(r, &kp_create_topics_response_desc, &out);
 }
 
 void
 api_create_topics(struct broker *b, struct req *r)
 {
-	struct kp_create_topics_request *req = r->msg;
-	struct kp_create_topics_response resp;
-	struct kp_create_topics_response_creatable_topic_result *res;
+	struct kp_create_topics_request *req = r->msg, *fq;
+	struct kp_create_topics_request_creatable_topic *ft;
+	struct create_ctx *cx;
+	int32_t n = req->topics.n > 0 ? req->topics.n : 0, nf = 0;
 
-	if (b->mc != NULL) {
-		meta_client_forward(b->mc, r);
+	cx = kp_arena_alloc(&r->arena, sizeof(*cx));
+	cx->n = n;
+	cx->fwd_index = kp_arena_alloc(&r->arena,
+	    (size_t)(n + 1) * sizeof(*cx->fwd_index));
+	cx->res = api_alloc(r,
+	    &kp_create_topics_response_creatable_topic_result_desc, (size_t)n);
+	fq = api_alloc(r, &kp_create_topics_request_desc, 1);
+	*fq = *req;
+	ft = api_alloc(r, &kp_create_topics_request_creatable_topic_desc,
+	    (size_t)n);
+	for (int32_t i = 0; i < n; i++) {
+		const struct kp_create_topics_request_creatable_topic *ct =
+		    &req->topics.v[i];
+		struct kp_create_topics_response_creatable_topic_result *res =
+		    &cx->res[i];
+		struct tconfig *tc;
+		const char *msg = NULL;
+
+		res->name = ct->name;
+		res->configs.n = -1;
+		res->error_message.len = -1;
+		res->error_code = topics_validate_name(ct->name.p,
+		    ct->name.len > 0 ? (size_t)ct->name.len : 0);
+		if (res->error_code != KERR_NONE)
+			msg = "Topic name is illegal: use up to 249 characters "
+			    "of [a-zA-Z0-9._-]";
+		else if (ct->num_partitions == 0 || ct->num_partitions < -1 ||
+		    ct->num_partitions > 100000) {
+			res->error_code = KERR_INVALID_PARTITIONS;
+			msg = "Number of partitions must be larger than 0.";
+		} else if (ct->replication_factor == 0 ||
+		    ct->replication_factor < -1) {
+			res->error_code = KERR_INVALID_REPLICATION_FACTOR;
+			msg = "Replication factor must be larger than 0.";
+		} else if ((res->error_code = api_topic_configs_check(b, r, ct,
+		    &tc, &msg)) == KERR_NONE)
+			tconfig_free(tc);
+		if (res->error_code != KERR_NONE) {
+			if (msg != NULL)
+				res->error_message = kstr_of(msg);
+			cx->fwd_index[i] = -1;
+			continue;
+		}
+		cx->fwd_index[i] = nf;
+		ft[nf++] = *ct;
+	}
+	fq->topics.v = ft;
+	fq->topics.n = nf;
+	r->hctx = cx;
+	if (nf == 0) {
+		create_topics_done(b, r, NULL);
 		return;
 	}
-	kp_init(&kp_create_topics_response_desc, &resp);
-	res = api_alloc(r,
-	    &kp_create_topics_response_creatable_topic_result_desc,
-	    req->topics.n > 0 ? (size_t)req->topics.n : 0);
-	for (int32_t i = 0; i < req->topics.n; i++) {
-		const char *msg;
-
-		res[i].name = req->topics.v[i].name;
-		res[i].configs.n = 0;
-		res[i].error_code = create_one(b, r, &req->topics.v[i],
-		    req->validate_only, &res[i], &msg);
-		if (msg != NULL)
-			res[i].error_message = kstr_of(msg);
-		else
-			res[i].error_message.len = -1;
-	}
-	resp.topics.v = res;
-	resp.topics.n = req->topics.n > 0 ? req->topics.n : 0;
-	req_respond(r, &kp_create_topics_response_desc, &resp);
+	meta_client_call(b->mc, r, KP_API_CREATE_TOPICS, r->hdr.api_version,
+	    fq, create_topics_done);
 }
 
 void
@@ -270,7 +405,7 @@ api_delete_topics(struct broker *b, struct req *r)
 	bool v6 = r->hdr.api_version >= 6;
 	int32_t n = v6 ? req->topics.n : req->topic_names.n;
 
-	if (b->mc != NULL) {
+	if (b->cfg->delete_topic_enable) {
 		meta_client_forward(b->mc, r);
 		return;
 	}
@@ -280,32 +415,13 @@ api_delete_topics(struct broker *b, struct req *r)
 	res = api_alloc(r,
 	    &kp_delete_topics_response_deletable_topic_result_desc, (size_t)n);
 	for (int32_t i = 0; i < n; i++) {
-		struct kstr nm = v6 ? req->topics.v[i].name :
-		    req->topic_names.v[i];
-		struct topic *t;
-
-		if (v6 && nm.len < 0) {
-			t = topics_find_id(&b->topics, &req->topics.v[i].topic_id);
+		if (v6) {
+			res[i].name = req->topics.v[i].name;
 			res[i].topic_id = req->topics.v[i].topic_id;
-			res[i].name.len = -1;
-		} else {
-			t = topics_find(&b->topics, nm.p, (size_t)nm.len);
-			res[i].name = nm;
-		}
-		if (t == NULL) {
-			res[i].error_code = v6 && nm.len < 0 ?
-			    KERR_UNKNOWN_TOPIC_ID :
-			    KERR_UNKNOWN_TOPIC_OR_PARTITION;
-			continue;
-		}
-		if (!b->cfg->delete_topic_enable) {
-			res[i].error_code = KERR_TOPIC_DELETION_DISABLED;
-			continue;
-		}
-		res[i].topic_id = t->id;
-		if (res[i].name.len < 0)
-			res[i].name = kstr_of(arena_strdup(r, t->name));
-		res[i].error_code = topics_delete(&b->topics, t);
+		} else
+			res[i].name = req->topic_names.v[i];
+		res[i].error_code = KERR_TOPIC_DELETION_DISABLED;
+		res[i].error_message = kstr_of("Topic deletion is disabled.");
 	}
 	resp.responses.v = res;
 	resp.responses.n = n;

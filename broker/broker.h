@@ -161,6 +161,8 @@ int16_t	topics_add_partitions(struct topics *, struct topic *, int32_t npart);
 int16_t	topics_validate_name(const char *, size_t);
 /* Kafka's text form of a topic id (22 characters and a NUL). */
 void	uuid_to_text(const struct kuuid *, char out[23]);
+int	uuid_from_text(const char *, struct kuuid *);
+void	uuid_random(struct kuuid *);
 struct partition *topic_partition(struct topic *, int32_t);
 
 /* ---- net.c: connections and request framing ---- */
@@ -197,6 +199,8 @@ struct req {
 	struct req_file		*files;		/* one per hole, owned */
 	size_t			 nfiles;
 	struct event		*timer;		/* long-poll deadline */
+	uint8_t			 pass;		/* handler runs so far - 1 */
+	void			*hctx;		/* handler's state, in arena */
 };
 
 struct broker {
@@ -217,6 +221,8 @@ struct broker {
 	int			 adv_port;
 	struct evconnlistener	**listeners;
 	size_t			 nlisteners;
+	struct ipc_child	*ipc;		/* under moldaud, else NULL */
+	bool			 serving;	/* listeners accept clients */
 	TAILQ_HEAD(, req)	 waiting;	/* long-polling fetches */
 	struct event		*wake;		/* re-check waiting fetches */
 	struct event		*sigterm, *sigint;
@@ -294,9 +300,24 @@ int16_t	api_topic_configs_apply(struct broker *, struct req *, struct topic *,
 	    struct tconfig *staged,
 	    struct kp_create_topics_response_creatable_topic_result *res);
 
+/*
+ * Ask the controller to create topics on behalf of r (auto-creation by
+ * Metadata, __consumer_offsets by FindCoordinator); r's handler runs
+ * again once the broker's metadata has caught up (r->pass is then 1).
+ * internal: the compacted layout of Kafka's internal topics.
+ */
+void	api_autocreate(struct broker *, struct req *, const struct kstr *names,
+	    size_t n, int32_t nparts, bool internal);
+
 /* Fetch long polling (api_fetch.c). */
 void	fetch_wake(struct broker *);
 void	fetch_cancel(struct req *);
+
+/*
+ * Registered, unfenced and caught up with the metadata log: accept
+ * clients and tell moldaud (main.c; the first call only).
+ */
+void	broker_serving(struct broker *);
 
 int64_t	now_ms(void);
 

@@ -491,10 +491,9 @@ groups_load(struct groups *gs)
 	size_t ngroups = 0;
 	struct group *g;
 
-	if (t == NULL && topics_create(&b->topics, GROUP_OFFSETS_TOPIC,
-	    strlen(GROUP_OFFSETS_TOPIC), b->cfg->offsets_topic_num_partitions,
-	    &t) != KERR_NONE)
-		return -1;
+	/* Created through the controller by the first FindCoordinator. */
+	if (t == NULL)
+		return 0;
 	for (int32_t i = 0; i < t->npart; i++) {
 		const struct plog *pl = t->parts[i].log;
 		int64_t off = pl->log_start;

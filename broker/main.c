@@ -117,6 +117,20 @@ broker_ready(struct broker *b, struct ipc_child *ic)
 		free(v[i]);
 }
 
+void
+broker_serving(struct broker *b)
+{
+	if (b->serving)
+		return;
+	b->serving = true;
+	for (size_t i = 0; i < b->nlisteners; i++)
+		evconnlistener_enable(b->listeners[i]);
+	log_info("broker %d ready: PLAINTEXT://%s:%d", b->cfg->node_id,
+	    b->adv_host, b->adv_port);
+	if (b->ipc != NULL)
+		broker_ready(b, b->ipc);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -217,9 +231,12 @@ main(int argc, char **argv)
 		goto out;
 	if (net_listen(&b) != 0)
 		goto out;
+	/* Clients wait in the backlog until broker_serving(). */
+	for (size_t i = 0; i < b.nlisteners; i++)
+		evconnlistener_disable(b.listeners[i]);
 	logsvc_start(&b);	/* retention, flushing, config refresh */
-	if (b.cfg->controller_enable &&
-	    (b.mc = meta_client_start(&b)) == NULL)
+	/* Topics, configs and partitions come only from the controllers. */
+	if ((b.mc = meta_client_start(&b)) == NULL)
 		goto out;
 	b.sigterm = evsignal_new(b.base, SIGTERM, signal_cb, &b);
 	b.sigint = evsignal_new(b.base, SIGINT, signal_cb, &b);
@@ -227,10 +244,10 @@ main(int argc, char **argv)
 	evsignal_add(b.sigterm, NULL);
 	evsignal_add(b.sigint, NULL);
 	evsignal_add(b.sighup, NULL);
-	log_info("broker %d ready: PLAINTEXT://%s:%d", b.cfg->node_id,
-	    b.adv_host, b.adv_port);
-	if (ic != NULL)
-		broker_ready(&b, ic);
+	b.ipc = ic;
+	log_info("broker %d: waiting for the controllers (%s)",
+	    b.cfg->node_id, b.cfg->controllers.n > 0 ?
+	    b.cfg->controllers.v[0] : "none");
 	event_base_dispatch(b.base);
 	rc = 0;
 out:

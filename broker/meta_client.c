@@ -8,8 +8,10 @@
 #include <sys/socket.h>
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -24,6 +26,7 @@
 #include "log.h"
 #include "meta_client.h"
 #include "meta_image.h"
+#include "tconfig.h"
 #include "xmalloc.h"
 
 #define MC_TICK_MS		250
@@ -31,6 +34,7 @@
 #define MC_RETRY_MS		1000
 #define MC_FETCH_IDLE_MS	200
 #define MC_MAX_FRAME		(64u << 20)
+#define MC_FWD_TIMEOUT_MS	30000
 #define MC_FETCH_VERSION	12	/* what the controllers speak */
 #define MC_META_TOPIC		"__cluster_metadata"
 
@@ -52,6 +56,10 @@ struct mc_fwd {
 	void			*resp;		/* in r's arena */
 	uint64_t		 after_seq;	/* first Fetch sent after */
 	int64_t			 target;	/* image offset to reach, -1 */
+	int64_t			 deadline;	/* ms: give up after */
+	int16_t			 api, version;	/* what is sent */
+	const void		*msg;		/* in r's arena */
+	meta_client_done	*done;		/* NULL: answer r as is */
 };
 
 struct mc_call {
@@ -82,11 +90,20 @@ struct meta_client {
 	struct meta_image	*img;
 	int64_t			 hw;
 	bool			 caught_up;
+	bool			 unfenced_once;	/* a heartbeat said unfenced */
 	bool			 snap_logged;
 	TAILQ_HEAD(, mc_fwd)	 fwds;
 };
 
 static void mc_kick(struct meta_client *);
+
+/* Serve clients once registered, unfenced and caught up. */
+static void
+mc_maybe_serving(struct meta_client *mc)
+{
+	if (mc->caught_up && mc->unfenced_once)
+		broker_serving(mc->b);
+}
 
 static int
 mc_parse_ctl(const char *s, struct mc_ctl *c)
@@ -109,32 +126,53 @@ mc_parse_ctl(const char *s, struct mc_ctl *c)
 
 /* ---- connection ---- */
 
+/* Forget f in the calls still waiting for an answer. */
 static void
-mc_fwd_done(struct mc_fwd *f)
+mc_fwd_unlink(struct mc_fwd *f)
 {
 	struct meta_client *mc = f->mc;
 	struct req *r = f->r;
-	const struct kp_msg *km = kp_msg_get(r->hdr.api_key);
 
-	void *resp = f->resp;
-
+	for (size_t i = 0; i < mc->ncalls; i++)
+		if (mc->calls[i].fwd == f)
+			mc->calls[i].fwd = NULL;
 	TAILQ_REMOVE(&mc->fwds, f, entry);
 	r->waiting = false;
 	r->cancel = NULL;
-	free(f);
-	req_respond(r, km->resp, resp);
 }
 
 static void
+mc_fwd_done(struct mc_fwd *f)
+{
+	struct broker *b = f->mc->b;
+	struct req *r = f->r;
+	const struct kp_msg *km = kp_msg_get(r->hdr.api_key);
+	meta_client_done *done = f->done;
+	void *resp = f->resp;
+
+	mc_fwd_unlink(f);
+	free(f);
+	if (done != NULL)
+		done(b, r, resp);
+	else
+		req_respond(r, km->resp, resp);
+}
+
+/* The controller did not answer: a callback gets NULL, a client loses
+ * its connection (it retries elsewhere or again). */
+static void
 mc_fwd_fail(struct mc_fwd *f, const char *why)
 {
+	struct broker *b = f->mc->b;
 	struct req *r = f->r;
+	meta_client_done *done = f->done;
 
-	TAILQ_REMOVE(&f->mc->fwds, f, entry);
-	r->waiting = false;
-	r->cancel = NULL;
+	mc_fwd_unlink(f);
 	free(f);
-	req_close_conn(r, why);
+	if (done != NULL)
+		done(b, r, NULL);
+	else
+		req_close_conn(r, why);
 }
 
 static void
@@ -279,7 +317,9 @@ mc_send_fetch(struct meta_client *mc)
 	t.partitions.v = &p;
 	t.partitions.n = 1;
 	q.cluster_id.len = -1;
-	q.replica_id = mc->b->cfg->node_id;	/* an observer */
+	/* An anonymous observer: a combined node's broker shares its id with
+	   a voter, whose fetches would count toward the high watermark. */
+	q.replica_id = -1;
 	q.max_wait_ms = 0;
 	q.max_bytes = 8 << 20;
 	q.topics.v = &t;
@@ -294,11 +334,10 @@ mc_send_fetch(struct meta_client *mc)
 static void
 mc_send_fwd(struct meta_client *mc, struct mc_fwd *f)
 {
-	const struct kp_msg *km = kp_msg_get(f->r->hdr.api_key);
+	const struct kp_msg *km = kp_msg_get(f->api);
 
 	f->sent = true;
-	mc_send(mc, MC_FORWARD, f->r->hdr.api_key, f->r->hdr.api_version,
-	    km->req, f->r->msg, f);
+	mc_send(mc, MC_FORWARD, f->api, f->version, km->req, f->msg, f);
 }
 
 static void
@@ -332,7 +371,43 @@ mc_internal(const char *name)
 	return strncmp(name, "__", 2) == 0;
 }
 
-/* Make the registry hold the image's topics, with its ids. */
+/* Give topic lt the overrides the image holds for it. */
+static void
+mc_reconcile_config(struct meta_client *mc, struct topic *lt)
+{
+	struct tconfig *stage = NULL;
+	char msg[256];
+	size_t i;
+
+	for (i = 0; i < mc->img->nconfigs; i++) {
+		const struct mi_config *c = &mc->img->configs[i];
+
+		if (c->type != 2 /* TOPIC */ || c->value == NULL ||
+		    strcmp(c->resource, lt->name) != 0)
+			continue;
+		if (stage == NULL)
+			stage = tconfig_new(mc->b->topics.cfg);
+		if (tconfig_set(stage, c->name, strlen(c->name), c->value,
+		    strlen(c->value), msg, sizeof(msg)) != KERR_NONE)
+			log_warnx("broker: topic %s: controller config "
+			    "ignored: %s", lt->name, msg);
+	}
+	if (stage == NULL) {
+		if (tconfig_noverrides(lt->config) == 0)
+			return;
+		stage = tconfig_new(mc->b->topics.cfg);
+	}
+	if (tconfig_same_overrides(stage, lt->config)) {
+		tconfig_free(stage);
+		return;
+	}
+	if (tconfig_replace(lt->config, stage) == 0)
+		log_info("broker: topic %s: config from the controller "
+		    "(%zu override(s))", lt->name,
+		    tconfig_noverrides(lt->config));
+}
+
+/* Make the registry hold the image's topics, with their ids and configs. */
 static void
 mc_reconcile(struct meta_client *mc)
 {
@@ -373,6 +448,8 @@ mc_reconcile(struct meta_client *mc)
 		    (err = topics_add_partitions(ts, lt, np)) != KERR_NONE)
 			log_warnx("broker: cannot grow topic %s to %d "
 			    "partitions: %s", t->name, np, kerr_name(err));
+		if (lt != NULL)
+			mc_reconcile_config(mc, lt);
 	}
 	for (lt = TAILQ_FIRST(&ts->list); lt != NULL; lt = next) {
 		next = TAILQ_NEXT(lt, entry);
@@ -500,6 +577,10 @@ mc_on_heartbeat(struct meta_client *mc, struct rd *rd, int16_t v,
 		log_info("broker %d: %s by the controller", mc->b->cfg->node_id,
 		    q.is_fenced ? "fenced" : "unfenced");
 	mc->fenced = q.is_fenced;
+	if (!q.is_fenced) {
+		mc->unfenced_once = true;
+		mc_maybe_serving(mc);
+	}
 	/* Still fenced: ask again soon to be let in. */
 	mc->next_hb_ms = now_ms() + (q.is_fenced ? MC_TICK_MS :
 	    MC_HEARTBEAT_MS);
@@ -570,6 +651,7 @@ mc_on_fetch(struct meta_client *mc, struct rd *rd, int16_t v,
 			    mc->img->ntopics);
 		mc->caught_up = true;
 		mc_reconcile(mc);
+		mc_maybe_serving(mc);
 	}
 	if (mc->caught_up)
 		mc_fwds_progress(mc, seq);
@@ -724,12 +806,62 @@ mc_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct meta_client *mc = arg;
 
+	struct mc_fwd *f, *nf;
+	int64_t now = now_ms();
+
 	(void)fd;
 	(void)what;
+	for (f = TAILQ_FIRST(&mc->fwds); f != NULL; f = nf) {
+		nf = TAILQ_NEXT(f, entry);
+		if (now >= f->deadline)
+			mc_fwd_fail(f, "no answer from the controller");
+	}
 	if (mc->bev == NULL)
 		mc_connect(mc);
 	else
 		mc_kick(mc);
+}
+
+/*
+ * The incarnation id registered with the controllers, kept in the data
+ * dir: a broker restarted on its own disk (after a crash) is let back in
+ * at once, while another process claiming the same node id with another
+ * disk is refused (DUPLICATE_BROKER_REGISTRATION) until the session of
+ * the first one expires.
+ */
+static void
+mc_incarnation(const char *data_dir, struct kuuid *u)
+{
+	char *path, *tmp, text[64];
+	bool saved;
+	FILE *f;
+
+	xasprintf(&path, "%s/broker.incarnation", data_dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		bool ok = fgets(text, sizeof(text), f) != NULL;
+
+		fclose(f);
+		text[strcspn(text, "\n")] = '\0';
+		if (ok && uuid_from_text(text, u) == 0) {
+			free(path);
+			return;
+		}
+		log_warnx("broker: %s: not an incarnation id; making a new "
+		    "one", path);
+	}
+	uuid_random(u);
+	uuid_to_text(u, text);
+	xasprintf(&tmp, "%s.tmp", path);
+	saved = false;
+	if ((f = fopen(tmp, "w")) != NULL) {
+		saved = fprintf(f, "%s\n", text) > 0 && fflush(f) == 0 &&
+		    fsync(fileno(f)) == 0;
+		saved = fclose(f) == 0 && saved && rename(tmp, path) == 0;
+	}
+	if (!saved)
+		log_warn("broker: cannot write %s", path);
+	free(tmp);
+	free(path);
 }
 
 /* ---- interface ---- */
@@ -761,8 +893,7 @@ meta_client_start(struct broker *b)
 	mc->broker_epoch = -1;
 	mc->hw = 0;
 	mc->img = meta_image_new();
-	evutil_secure_rng_get_bytes(mc->incarnation.b,
-	    sizeof(mc->incarnation.b));
+	mc_incarnation(b->cfg->data_dir, &mc->incarnation);
 	mc->timer = event_new(b->base, -1, EV_PERSIST, mc_tick_cb, mc);
 	event_add(mc->timer, &tv);
 	mc_connect(mc);
@@ -792,29 +923,78 @@ static void
 mc_fwd_cancel(struct req *r)
 {
 	struct mc_fwd *f = r->cancel_arg;
-	struct meta_client *mc = f->mc;
-	size_t i;
 
-	for (i = 0; i < mc->ncalls; i++)
-		if (mc->calls[i].fwd == f)
-			mc->calls[i].fwd = NULL;
-	TAILQ_REMOVE(&mc->fwds, f, entry);
-	r->waiting = false;
+	mc_fwd_unlink(f);
 	free(f);
 }
 
 void
-meta_client_forward(struct meta_client *mc, struct req *r)
+meta_client_call(struct meta_client *mc, struct req *r, int16_t api,
+    int16_t version, const void *msg, meta_client_done *done)
 {
 	struct mc_fwd *f = xcalloc(1, sizeof(*f));
 
 	f->mc = mc;
 	f->r = r;
 	f->target = -1;
+	f->deadline = now_ms() + MC_FWD_TIMEOUT_MS;
+	f->api = api;
+	f->version = version;
+	f->msg = msg;
+	f->done = done;
 	r->waiting = true;
 	r->cancel = mc_fwd_cancel;
 	r->cancel_arg = f;
 	TAILQ_INSERT_TAIL(&mc->fwds, f, entry);
 	if (mc->connected)
 		mc_send_fwd(mc, f);
+}
+
+void
+meta_client_forward(struct meta_client *mc, struct req *r)
+{
+	meta_client_call(mc, r, r->hdr.api_key, r->hdr.api_version, r->msg,
+	    NULL);
+}
+
+const struct meta_image *
+meta_client_image(const struct meta_client *mc)
+{
+	return mc->caught_up ? mc->img : NULL;
+}
+
+size_t
+meta_client_brokers(const struct meta_client *mc, struct mc_broker **out)
+{
+	const struct broker *b = mc->b;
+	const struct meta_image *img = mc->img;
+	struct mc_broker *v = xcalloc(img->nbrokers + 1, sizeof(*v));
+	size_t n = 0;
+
+	v[n].id = b->cfg->node_id;
+	v[n].host = b->adv_host;
+	v[n].port = b->adv_port;
+	v[n++].rack = NULL;
+	for (size_t i = 0; i < img->nbrokers; i++) {
+		const struct mi_broker *mb = &img->brokers[i];
+
+		if (mb->id == b->cfg->node_id) {
+			v[0].rack = mb->rack;
+			continue;
+		}
+		if (mb->fenced || mb->neps == 0)
+			continue;
+		v[n].id = mb->id;
+		v[n].host = mb->eps[0].host;
+		v[n].port = mb->eps[0].port;
+		v[n++].rack = mb->rack;
+	}
+	*out = v;
+	return n;
+}
+
+int32_t
+meta_client_controller(const struct meta_client *mc)
+{
+	return mc->connected ? mc->ctls[mc->cur].id : -1;
 }

@@ -1,5 +1,5 @@
 /*
- * The broker's link to the controller quorum (broker.controller.enable):
+ * The broker's link to the controller quorum, its only source of metadata:
  * BrokerRegistration, a BrokerHeartbeat every 2 s, the metadata log
  * followed as a Raft observer (Fetch v12 of __cluster_metadata with the
  * broker id as replica id, only committed entries applied to a
@@ -10,14 +10,41 @@
 #ifndef MO_META_CLIENT_H
 #define MO_META_CLIENT_H
 
+#include <stdint.h>
+
 struct broker;
 struct meta_client;
+struct meta_image;
 struct req;
+
+/* Called with the controller's decoded answer (in r's arena) once the
+ * broker's image has caught up with it, or with NULL when the controller
+ * could not be reached within 30 s. */
+typedef void meta_client_done(struct broker *, struct req *, void *resp);
 
 /* NULL with a log line when cluster.controllers has no usable entry. */
 struct meta_client *meta_client_start(struct broker *);
 void	meta_client_free(struct meta_client *);
 /* Send a parsed topic admin request to the controller; answers r later. */
 void	meta_client_forward(struct meta_client *, struct req *);
+/* Send msg (in r's arena) as api/version to the controller on behalf of
+ * r, which stays parked until done is called. */
+void	meta_client_call(struct meta_client *, struct req *, int16_t api,
+	    int16_t version, const void *msg, meta_client_done *done);
+/* The image once caught up with the metadata log, else NULL. */
+const struct meta_image *meta_client_image(const struct meta_client *);
+/* A broker clients can reach, as Metadata and DescribeCluster list it. */
+struct mc_broker {
+	int32_t		 id;
+	const char	*host;		/* owned by the image or the broker */
+	int32_t		 port;
+	const char	*rack;		/* NULL: none */
+};
+
+/* The unfenced brokers of the image (this one always included, first);
+ * *out is malloc'ed. */
+size_t	meta_client_brokers(const struct meta_client *, struct mc_broker **out);
+/* The controller this broker talks to, or -1. */
+int32_t	meta_client_controller(const struct meta_client *);
 
 #endif

@@ -607,6 +607,18 @@ tconfig_value_at(const struct tconfig *tc, size_t i, struct tconfig_value *v)
 	    tc->base_src[i];
 }
 
+bool
+tconfig_same_overrides(const struct tconfig *a, const struct tconfig *b)
+{
+	for (size_t i = 0; i < NDEFS; i++) {
+		if ((a->over[i] == NULL) != (b->over[i] == NULL))
+			return false;
+		if (a->over[i] != NULL && strcmp(a->over[i], b->over[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
 size_t
 tconfig_noverrides(const struct tconfig *tc)
 {

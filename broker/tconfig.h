@@ -86,6 +86,7 @@ int	tconfig_replace(struct tconfig *dst, struct tconfig *src);
 void	tconfig_value_at(const struct tconfig *, size_t,
 	    struct tconfig_value *);
 /* Number of topic overrides. */
+bool	tconfig_same_overrides(const struct tconfig *, const struct tconfig *);
 size_t	tconfig_noverrides(const struct tconfig *);
 
 /* Effective value of a topic config; NULL for an unknown name. */

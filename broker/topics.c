@@ -45,7 +45,7 @@ uuid_to_text(const struct kuuid *u, char out[23])
 	out[o] = '\0';
 }
 
-static int
+int
 uuid_from_text(const char *s, struct kuuid *u)
 {
 	uint32_t acc = 0;
@@ -69,7 +69,7 @@ uuid_from_text(const char *s, struct kuuid *u)
 	return o == 16 ? 0 : -1;
 }
 
-static void
+void
 uuid_random(struct kuuid *u)
 {
 	size_t got = 0;

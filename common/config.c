@@ -95,8 +95,6 @@ static const struct cfg_key cfg_keys[] = {
 	    OFF(auto_create_topics_enable), 0, 0, "true", NULL },
 	{ "broker", "delete.topic.enable", CFG_BOOL,
 	    OFF(delete_topic_enable), 0, 0, "true", NULL },
-	{ "broker", "controller.enable", CFG_BOOL,
-	    OFF(controller_enable), 0, 0, "false", NULL },
 	{ "broker", "socket.request.max.bytes", CFG_INT32,
 	    OFF(socket_request_max_bytes), 1, INT32_MAX, "104857600", NULL },
 	{ "broker", "message.max.bytes", CFG_INT32, OFF(message_max_bytes),

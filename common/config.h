@@ -43,7 +43,6 @@ struct mo_config {
 	int32_t			default_replication_factor;
 	bool			auto_create_topics_enable;
 	bool			delete_topic_enable;
-	bool			controller_enable;	/* broker.controller.enable */
 	int32_t			socket_request_max_bytes;
 	int32_t			message_max_bytes;
 	int64_t			log_retention_hours;

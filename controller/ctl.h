@@ -75,6 +75,15 @@ int64_t	ctl_now_ms(void);
 int64_t	ctl_propose(struct ctl *, const struct wbuf *);
 
 /* ctl_api.c */
+/* Answer token with ok once offset is applied (fail if leadership is
+ * lost first); takes both buffers. */
+void	ctl_wait_add(struct ctl *, uint64_t token, int64_t offset,
+	    struct wbuf *ok, struct wbuf *fail);
+/* Encode response r to the request h into w; -1 on failure. */
+int	ctl_encode_resp(struct wbuf *, const struct kp_req_hdr *, const void *);
+/* IncrementalAlterConfigs of topic configs (ctl_config.c). */
+int	ctl_alter_configs(struct ctl *, const struct kp_req_hdr *, struct rd *,
+	    struct wbuf *, uint64_t token, struct kp_arena *);
 int	ctl_api(const struct kp_req_hdr *, struct rd *, struct wbuf *,
 	    uint64_t token, void *);
 /* The image moved to end offset; answer what committed. */

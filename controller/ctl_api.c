@@ -39,7 +39,7 @@
 
 /* ---- waiting answers ---- */
 
-static void
+void
 ctl_wait_add(struct ctl *c, uint64_t token, int64_t offset,
     struct wbuf *ok, struct wbuf *fail)
 {
@@ -221,7 +221,7 @@ ctl_version_ok(const struct kp_req_hdr *h)
 	    h->api_version <= km->vmax;
 }
 
-static int
+int
 ctl_encode_resp(struct wbuf *w, const struct kp_req_hdr *h, const void *r)
 {
 	const struct kp_msg *km = kp_msg_get(h->api_key);
@@ -909,6 +909,9 @@ ctl_api(const struct kp_req_hdr *h, struct rd *r, struct wbuf *w,
 		break;
 	case KP_API_CREATE_PARTITIONS:
 		rc = ctl_create_partitions(c, h, r, w, token, &a);
+		break;
+	case KP_API_INCREMENTAL_ALTER_CONFIGS:
+		rc = ctl_alter_configs(c, h, r, w, token, &a);
 		break;
 	default:
 		rc = -1;

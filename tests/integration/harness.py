@@ -152,6 +152,21 @@ class Broker:
         self.starts = 0
         self.stderr_path = None
 
+    def node_id(self):
+        """node.id from the --set overrides or the config text (1 when
+        neither says): the controller entry must carry this node's id."""
+        for s in reversed(self.sets):
+            if s.startswith("node.id="):
+                return int(s.split("=", 1)[1])
+        if self.config_path:
+            with open(self.config_path) as f:
+                text = f.read()
+            m = re.search(r"^node:\s*\n(?:[ \t]+.*\n|\s*\n)*?[ \t]+id:\s*(\d+)",
+                          text, re.M)
+            if m:
+                return int(m.group(1))
+        return 1
+
     # -- lifecycle ----------------------------------------------------
     def argv(self):
         av = [MOLDAUD_BIN if self.supervised else BROKER_BIN]
@@ -159,7 +174,8 @@ class Broker:
             # the controller on a port of its own: parallel runs stay apart
             av += ["--set", "node.run_dir=" + os.path.join(self.dir, "run"),
                    "--set",
-                   "cluster.controllers=1@127.0.0.1:%d" % self.ctl_port]
+                   "cluster.controllers=%d@127.0.0.1:%d" %
+                   (self.node_id(), self.ctl_port)]
         if self.config_path:
             av += ["--config", self.config_path]
         av += ["--set", "node.data_dir=" + self.data_dir,

@@ -1,4 +1,5 @@
-"""A broker with broker.controller.enable=true follows one moldau-controller:
+"""A broker follows one moldau-controller (started here by hand, not by
+moldaud):
 it registers and is unfenced, a topic created with confluent-kafka's
 AdminClient through the broker is created by the controller (its image
 counts it) and appears in the broker's registry with the controller's
@@ -53,8 +54,7 @@ def main():
         wait_for(lambda: "controller 1 ready:" in text(clog), 10,
                  "controller ready")
         b = Broker(sets=["node.id=2", "node.roles=broker",
-                         "cluster.controllers=" + voters,
-                         "broker.controller.enable=true"], name="broker")
+                         "cluster.controllers=" + voters], name="broker")
         b.supervised = False
         b.start()
         wait_for(lambda: "controller 1: broker 2 is alive: unfencing it"

@@ -54,7 +54,6 @@ expect_defaults(const struct mo_config *c)
 	assert_int_equal(c->default_replication_factor, 1);
 	assert_true(c->auto_create_topics_enable);
 	assert_true(c->delete_topic_enable);
-	assert_false(c->controller_enable);
 	assert_int_equal(c->socket_request_max_bytes, 104857600);
 	assert_int_equal(c->message_max_bytes, 1048588);
 	assert_int_equal(c->log_retention_hours, 168);
