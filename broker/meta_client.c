@@ -26,6 +26,8 @@
 #include "log.h"
 #include "meta_client.h"
 #include "meta_image.h"
+#include "snapshot.h"
+#include "storage.h"
 #include "tconfig.h"
 #include "xmalloc.h"
 
@@ -35,6 +37,7 @@
 #define MC_FETCH_IDLE_MS	200
 #define MC_MAX_FRAME		(64u << 20)
 #define MC_FWD_TIMEOUT_MS	30000
+#define MC_MAX_SNAPSHOT		(1u << 30)
 #define MC_FETCH_VERSION	12	/* what the controllers speak */
 #define MC_META_TOPIC		"__cluster_metadata"
 
@@ -44,7 +47,7 @@ struct mc_ctl {
 	int			 sslen;
 };
 
-enum mc_kind { MC_REGISTER, MC_HEARTBEAT, MC_FETCH, MC_FORWARD };
+enum mc_kind { MC_REGISTER, MC_HEARTBEAT, MC_FETCH, MC_FORWARD, MC_SNAPSHOT };
 
 /* A client request forwarded to the controller. */
 struct mc_fwd {
@@ -91,7 +94,11 @@ struct meta_client {
 	int64_t			 hw;
 	bool			 caught_up;
 	bool			 unfenced_once;	/* a heartbeat said unfenced */
-	bool			 snap_logged;
+	/* A snapshot being fetched (FetchSnapshot) when the log starts
+	   past the image: its id and the bytes so far. */
+	int64_t			 snap_offset;	/* -1: none */
+	int32_t			 snap_epoch;
+	struct wbuf		 snap;
 	TAILQ_HEAD(, mc_fwd)	 fwds;
 };
 
@@ -190,10 +197,13 @@ mc_drop(struct meta_client *mc, const char *why, int32_t next_id)
 	mc->connected = false;
 	mc->ncalls = 0;
 	mc->reg_inflight = mc->hb_inflight = mc->fetch_inflight = false;
+	wbuf_clear(&mc->snap);
+	mc->snap_offset = -1;
 	for (f = TAILQ_FIRST(&mc->fwds); f != NULL; f = nf) {
 		nf = TAILQ_NEXT(f, entry);
+		/* Sent again once connected (to whichever leads then). */
 		if (f->sent && !f->answered)
-			mc_fwd_fail(f, "controller connection lost");
+			f->sent = false;
 	}
 	for (i = 0; i < mc->nctls; i++)
 		if (next_id >= 0 && mc->ctls[i].id == next_id)
@@ -329,6 +339,113 @@ mc_send_fetch(struct meta_client *mc)
 	mc_send(mc, MC_FETCH, KP_API_FETCH, MC_FETCH_VERSION,
 	    &kp_fetch_request_desc, &q, NULL);
 	mc->fetch_inflight = true;
+}
+
+static void
+mc_send_snapshot(struct meta_client *mc)
+{
+	struct kp_fetch_snapshot_request q;
+	struct kp_fetch_snapshot_request_topic_snapshot t;
+	struct kp_fetch_snapshot_request_partition_snapshot p;
+	struct kp_fetch_snapshot_request_snapshot_id id;
+
+	kp_init(&kp_fetch_snapshot_request_desc, &q);
+	kp_init(&kp_fetch_snapshot_request_topic_snapshot_desc, &t);
+	kp_init(&kp_fetch_snapshot_request_partition_snapshot_desc, &p);
+	id.end_offset = mc->snap_offset;
+	id.epoch = mc->snap_epoch;
+	p.partition = 0;
+	p.current_leader_epoch = mc->leader_epoch;
+	p.snapshot_id = &id;
+	p.position = (int64_t)mc->snap.len;
+	t.name.p = MC_META_TOPIC;
+	t.name.len = (int32_t)strlen(MC_META_TOPIC);
+	t.partitions.v = &p;
+	t.partitions.n = 1;
+	q.cluster_id.len = -1;
+	q.replica_id = -1;
+	q.max_bytes = 8 << 20;
+	q.topics.v = &t;
+	q.topics.n = 1;
+	mc_send(mc, MC_SNAPSHOT, KP_API_FETCH_SNAPSHOT, 0,
+	    &kp_fetch_snapshot_request_desc, &q, NULL);
+	mc->fetch_inflight = true;
+}
+
+/* The whole snapshot is here: check it, make it the image. */
+static void
+mc_snapshot_install(struct meta_client *mc)
+{
+	char *dir, err[256];
+	struct meta_image *img;
+
+	xasprintf(&dir, "%s/__cluster_metadata-0", mc->b->cfg->data_dir);
+	if (mkdir_p(dir, 0755) != 0) {
+		log_warn("broker: cannot create %s", dir);
+		img = NULL;
+	} else if ((img = snapshot_install(dir, mc->snap_offset,
+	    mc->snap_epoch, mc->snap.data, mc->snap.len, err,
+	    sizeof(err))) == NULL)
+		log_warnx("broker %d: metadata snapshot %" PRId64 "-%d "
+		    "refused: %s", mc->b->cfg->node_id, mc->snap_offset,
+		    mc->snap_epoch, err);
+	if (img != NULL)
+		snapshot_prune(dir, 1);
+	free(dir);
+	if (img != NULL) {
+		meta_image_free(mc->img);
+		mc->img = img;
+		mc->img->end_offset = mc->snap_offset;
+		mc->img->last_epoch = mc->snap_epoch;
+		mc->caught_up = false;	/* reconciled at the next Fetch */
+		log_info("broker %d: metadata image from snapshot %" PRId64
+		    "-%d: %zu topics, %zu brokers", mc->b->cfg->node_id,
+		    mc->snap_offset, mc->snap_epoch, img->ntopics,
+		    img->nbrokers);
+	}
+	wbuf_clear(&mc->snap);
+	mc->snap_offset = -1;
+	mc->next_fetch_ms = img != NULL ? 0 : now_ms() + MC_RETRY_MS;
+}
+
+static int
+mc_on_snapshot(struct meta_client *mc, struct rd *rd, int16_t v,
+    struct kp_arena *a)
+{
+	const struct kp_msg *km = kp_msg_get(KP_API_FETCH_SNAPSHOT);
+	const struct kp_fetch_snapshot_response_partition_snapshot *p;
+	struct kp_fetch_snapshot_response q;
+
+	mc->fetch_inflight = false;
+	if (kp_decode(rd, km->resp, v, kp_flexible(km, v), &q, a) != 0)
+		return -1;
+	if (mc->snap_offset < 0)
+		return 0;
+	if (q.error_code != KERR_NONE || q.topics.n != 1 ||
+	    q.topics.v[0].partitions.n != 1 ||
+	    (p = &q.topics.v[0].partitions.v[0])->error_code != KERR_NONE ||
+	    p->position != (int64_t)mc->snap.len || p->size < 0 ||
+	    p->size > (int64_t)MC_MAX_SNAPSHOT ||
+	    p->position + p->unaligned_records.len > p->size) {
+		/* Start over from a fresh Fetch (a newer snapshot, another
+		   leader, or a bad answer). */
+		log_info("broker %d: metadata snapshot fetch restarted",
+		    mc->b->cfg->node_id);
+		wbuf_clear(&mc->snap);
+		mc->snap_offset = -1;
+		mc->next_fetch_ms = now_ms() + MC_RETRY_MS;
+		return 0;
+	}
+	if (p->unaligned_records.len > 0)
+		wbuf_put(&mc->snap, p->unaligned_records.p,
+		    (size_t)p->unaligned_records.len);
+	if ((int64_t)mc->snap.len >= p->size)
+		mc_snapshot_install(mc);
+	else if (p->unaligned_records.len > 0)
+		mc_send_snapshot(mc);
+	else
+		mc->next_fetch_ms = now_ms() + MC_RETRY_MS;
+	return 0;
 }
 
 static void
@@ -622,12 +739,16 @@ mc_on_fetch(struct meta_client *mc, struct rd *rd, int16_t v,
 		return 0;
 	}
 	if (p->snapshot_id != NULL && p->snapshot_id->end_offset >= 0) {
-		if (!mc->snap_logged)
-			log_warnx("broker %d: the metadata log starts at a "
-			    "snapshot (offset %" PRId64 "), which brokers "
-			    "cannot fetch yet", mc->b->cfg->node_id,
-			    p->snapshot_id->end_offset);
-		mc->snap_logged = true;
+		if (mc->snap_offset < 0) {
+			log_info("broker %d: the metadata log starts at "
+			    "snapshot %" PRId64 "-%d: fetching it",
+			    mc->b->cfg->node_id, p->snapshot_id->end_offset,
+			    p->snapshot_id->epoch);
+			mc->snap_offset = p->snapshot_id->end_offset;
+			mc->snap_epoch = p->snapshot_id->epoch;
+			wbuf_clear(&mc->snap);
+			mc_send_snapshot(mc);
+		}
 		return 0;
 	}
 	mc->hw = p->high_watermark;
@@ -658,6 +779,39 @@ mc_on_fetch(struct meta_client *mc, struct rd *rd, int16_t v,
 	return 0;
 }
 
+/* Did a follower answer (a request to send again to the leader)? */
+static bool
+mc_not_controller(int16_t api, const void *resp)
+{
+#define MC_ANY_NOT_CONTROLLER(type, field) do {				\
+	const type *x_ = resp;						\
+	for (int32_t i_ = 0; i_ < x_->field.n; i_++)			\
+		if (x_->field.v[i_].error_code == KERR_NOT_CONTROLLER)	\
+			return true;					\
+} while (0)
+	switch (api) {
+	case KP_API_CREATE_TOPICS:
+		MC_ANY_NOT_CONTROLLER(struct kp_create_topics_response, topics);
+		break;
+	case KP_API_DELETE_TOPICS:
+		MC_ANY_NOT_CONTROLLER(struct kp_delete_topics_response,
+		    responses);
+		break;
+	case KP_API_CREATE_PARTITIONS:
+		MC_ANY_NOT_CONTROLLER(struct kp_create_partitions_response,
+		    results);
+		break;
+	case KP_API_INCREMENTAL_ALTER_CONFIGS:
+		MC_ANY_NOT_CONTROLLER(
+		    struct kp_incremental_alter_configs_response, responses);
+		break;
+	default:
+		break;
+	}
+	return false;
+#undef MC_ANY_NOT_CONTROLLER
+}
+
 static int
 mc_on_forward(struct meta_client *mc, struct mc_call *c, struct rd *rd)
 {
@@ -679,6 +833,12 @@ mc_on_forward(struct meta_client *mc, struct mc_call *c, struct rd *rd)
 	if (kp_decode(&body, km->resp, c->version,
 	    kp_flexible(km, c->version), f->resp, &r->arena) != 0)
 		return -1;
+	if (mc_not_controller(c->api, f->resp)) {
+		/* Sent again to the next controller until the deadline. */
+		f->sent = false;
+		mc_drop(mc, "not the active controller", -1);
+		return 1;
+	}
 	f->answered = true;
 	/* Answer once a Fetch sent from now on has been applied. */
 	f->after_seq = mc->fetch_seq + 1;
@@ -722,6 +882,9 @@ mc_frame(struct meta_client *mc, struct rd *rd)
 		break;
 	case MC_FORWARD:
 		rc = mc_on_forward(mc, &c, rd);
+		break;
+	case MC_SNAPSHOT:
+		rc = mc_on_snapshot(mc, rd, c.version, &a);
 		break;
 	}
 	kp_arena_clear(&a);
@@ -892,6 +1055,7 @@ meta_client_start(struct broker *b)
 	}
 	mc->broker_epoch = -1;
 	mc->hw = 0;
+	mc->snap_offset = -1;
 	mc->img = meta_image_new();
 	mc_incarnation(b->cfg->data_dir, &mc->incarnation);
 	mc->timer = event_new(b->base, -1, EV_PERSIST, mc_tick_cb, mc);
@@ -914,6 +1078,7 @@ meta_client_free(struct meta_client *mc)
 	if (mc->timer != NULL)
 		event_free(mc->timer);
 	meta_image_free(mc->img);
+	wbuf_clear(&mc->snap);
 	free(mc->calls);
 	free(mc->ctls);
 	free(mc);
