@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "batch.h"
 #include "broker.h"
@@ -16,6 +17,7 @@
 #include "kproto_gen.h"
 #include "log.h"
 #include "log_segment.h"
+#include "replica.h"
 #include "xmalloc.h"
 
 typedef struct kp_fetch_request_fetch_topic fetch_topic;
@@ -30,11 +32,32 @@ fetch_topic_lookup(struct broker *b, struct req *r, const fetch_topic *ft)
 	return topics_find(&b->topics, ft->topic.p, (size_t)ft->topic.len);
 }
 
+/* The follower a Fetch comes from, or -1 for a consumer. */
+static int32_t
+fetch_replica(const struct req *r)
+{
+	const struct kp_fetch_request *req = r->msg;
+
+	if (r->hdr.api_version >= 15)
+		return req->replica_state != NULL ?
+		    req->replica_state->replica_id : -1;
+	return req->replica_id;
+}
+
+/* Where this fetcher's reads stop: the log end for a follower, the high
+ * watermark for a consumer. */
+static int64_t
+fetch_limit(const struct partition *p, int32_t replica)
+{
+	return replica >= 0 ? p->log->log_end : replica_hw(p);
+}
+
 /* Bytes a fetch would find now (for fetch.min.bytes), or -1 on an error. */
 static int64_t
 fetch_available(struct broker *b, struct req *r)
 {
 	struct kp_fetch_request *req = r->msg;
+	int32_t replica = fetch_replica(r);
 	int64_t total = 0;
 
 	for (int32_t i = 0; i < req->topics.n; i++) {
@@ -49,9 +72,12 @@ fetch_available(struct broker *b, struct req *r)
 			int64_t off = ft->partitions.v[j].fetch_offset;
 
 			if (p == NULL || off < p->log->log_start ||
-			    off > p->log->log_end)
+			    off > p->log->log_end ||
+			    !replica_is_leader(b, p) || !p->hosted)
 				return -1;
-			total += (int64_t)plog_bytes_after(p->log, off);
+			if (off < fetch_limit(p, replica))
+				total += (int64_t)plog_bytes_after(p->log,
+				    off);
 		}
 	}
 	return total;
@@ -91,15 +117,78 @@ fetch_add_file(struct fetch_files *ff, fetch_part_resp *pr,
 	pr->records.len = (int32_t)sp->len;
 }
 
+/*
+ * The span read for a consumer stops before the high watermark: whole
+ * batches below it (the span holds whole batches from its start).
+ */
+static int
+fetch_clip(struct plog_span *sp, int64_t end)
+{
+	uint64_t pos = 0;
+	uint8_t h[12];
+
+	while (pos + sizeof(h) <= sp->len) {
+		int64_t base = 0;
+		uint32_t blen;
+
+		if (pread(sp->seg->fd, h, sizeof(h), (off_t)(sp->pos + pos)) !=
+		    (ssize_t)sizeof(h))
+			return -1;
+		for (int i = 0; i < 8; i++)
+			base = (int64_t)((uint64_t)base << 8 | h[i]);
+		blen = (uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 |
+		    (uint32_t)h[10] << 8 | h[11];
+		if (base >= end)
+			break;
+		pos += (uint64_t)blen + 12;
+	}
+	if (pos < sp->len)
+		sp->len = (size_t)pos;
+	return 0;
+}
+
+/* Leader checks of a follower's fetch: its epoch and where it diverged.
+ * False when the answer carries no records. */
+static bool
+fetch_follower(struct broker *b, struct req *r, struct partition *p,
+    int32_t replica, const struct kp_fetch_request_fetch_partition *fp,
+    fetch_part_resp *pr)
+{
+	int32_t epoch;
+	int64_t end;
+
+	if (r->hdr.api_version >= 12 && fp->last_fetched_epoch >= 0 &&
+	    fp->fetch_offset > 0) {
+		end = lep_end_offset(p, fp->last_fetched_epoch, &epoch);
+		/* Offsets before the first epoch known here are common. */
+		if (epoch < 0 ? fp->fetch_offset > end :
+		    epoch != fp->last_fetched_epoch || end < fp->fetch_offset) {
+			struct kp_fetch_response_epoch_end_offset *d =
+			    kp_arena_alloc(&r->arena, sizeof(*d));
+
+			d->epoch = epoch;
+			d->end_offset = end;
+			pr->diverging_epoch = d;
+			return false;
+		}
+	}
+	replica_follower_fetched(b, p, replica, fp->fetch_offset);
+	pr->high_watermark = replica_hw(p);
+	pr->last_stable_offset = pr->high_watermark;
+	return true;
+}
+
 static void
-fetch_partition(struct req *r, struct topic *t,
+fetch_partition(struct broker *b, struct req *r, struct topic *t,
     const struct kp_fetch_request_fetch_partition *fp, fetch_part_resp *pr,
     size_t *budget, bool *first, struct fetch_files *ff)
 {
+	int32_t replica = fetch_replica(r);
 	struct partition *p;
 	struct plog_span sp;
 	size_t limit;
 	uint8_t *buf;
+	int64_t end;
 
 	pr->partition_index = fp->partition;
 	pr->aborted_transactions.n = -1;
@@ -110,20 +199,40 @@ fetch_partition(struct req *r, struct topic *t,
 		pr->high_watermark = -1;
 		return;
 	}
-	pr->high_watermark = p->log->log_end;
-	pr->last_stable_offset = p->log->log_end;
+	if (!p->hosted || !replica_is_leader(b, p)) {
+		pr->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
+		pr->high_watermark = -1;
+		return;
+	}
+	end = fetch_limit(p, replica);
+	pr->high_watermark = replica_hw(p);
+	pr->last_stable_offset = pr->high_watermark;
 	pr->log_start_offset = p->log->log_start;
+	if (r->hdr.api_version >= 9 && fp->current_leader_epoch >= 0 &&
+	    fp->current_leader_epoch != replica_epoch(p)) {
+		pr->error_code = fp->current_leader_epoch < replica_epoch(p) ?
+		    KERR_FENCED_LEADER_EPOCH : KERR_UNKNOWN_LEADER_EPOCH;
+		return;
+	}
 	if (fp->fetch_offset < p->log->log_start ||
 	    fp->fetch_offset > p->log->log_end) {
 		pr->error_code = KERR_OFFSET_OUT_OF_RANGE;
 		return;
 	}
 	pr->error_code = KERR_NONE;
+	if (replica >= 0 && !fetch_follower(b, r, p, replica, fp, pr))
+		return;
+	if (fp->fetch_offset >= end)
+		return;		/* nothing committed to read yet */
 	limit = fp->partition_max_bytes > 0 ?
 	    (size_t)fp->partition_max_bytes : 0;
 	if (limit > *budget)
 		limit = *budget;
 	if (plog_span(p->log, fp->fetch_offset, limit, *first, &sp) != 0) {
+		pr->error_code = KERR_KAFKA_STORAGE_ERROR;
+		return;
+	}
+	if (sp.len > 0 && end < p->log->log_end && fetch_clip(&sp, end) != 0) {
 		pr->error_code = KERR_KAFKA_STORAGE_ERROR;
 		return;
 	}
@@ -172,7 +281,7 @@ fetch_respond(struct broker *b, struct req *r)
 		    (size_t)(np ? np : 1) * sizeof(*pr));
 		for (int32_t j = 0; j < np; j++) {
 			kp_init(&kp_fetch_response_partition_data_desc, &pr[j]);
-			fetch_partition(r, t, &ft->partitions.v[j], &pr[j],
+			fetch_partition(b, r, t, &ft->partitions.v[j], &pr[j],
 			    &budget, &first, &ff);
 		}
 		tr[i].partitions.v = pr;
@@ -374,9 +483,14 @@ api_list_offsets(struct broker *b, struct req *r)
 				    KERR_UNKNOWN_TOPIC_OR_PARTITION;
 				continue;
 			}
-			pr[j].leader_epoch = 0;
+			if (!p->hosted || !replica_is_leader(b, p)) {
+				pr[j].error_code =
+				    KERR_NOT_LEADER_OR_FOLLOWER;
+				continue;
+			}
+			pr[j].leader_epoch = replica_epoch(p);
 			if (rp->timestamp == -1)
-				pr[j].offset = p->log->log_end;
+				pr[j].offset = replica_hw(p);
 			else if (rp->timestamp == -2)
 				pr[j].offset = p->log->log_start;
 			else

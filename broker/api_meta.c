@@ -9,6 +9,7 @@
 #include "kproto_gen.h"
 #include "log.h"
 #include "meta_client.h"
+#include "replica.h"
 #include "tconfig.h"
 #include "api_util.h"
 
@@ -46,18 +47,30 @@ fill_topic(struct broker *b, struct req *r,
 	mt->is_internal = t->name[0] == '_' && t->name[1] == '_';
 	mp = api_alloc(r, pd, (size_t)t->npart);
 	for (int32_t i = 0; i < t->npart; i++) {
-		int32_t *ids = kp_arena_alloc(&r->arena, 2 * sizeof(*ids));
-		ids[0] = node;
-		ids[1] = node;
-		mp[i].error_code = KERR_NONE;
+		const struct partition *p = &t->parts[i];
+
 		mp[i].partition_index = i;
-		mp[i].leader_id = node;
-		mp[i].leader_epoch = 0;
-		mp[i].replica_nodes.v = &ids[0];
-		mp[i].replica_nodes.n = 1;
-		mp[i].isr_nodes.v = &ids[1];
-		mp[i].isr_nodes.n = 1;
 		mp[i].offline_replicas.n = 0;
+		mp[i].leader_id = replica_leader_id(b, p);
+		mp[i].leader_epoch = p->leader == PART_LOCAL ? 0 :
+		    p->leader_epoch;
+		mp[i].error_code = mp[i].leader_id < 0 ?
+		    KERR_LEADER_NOT_AVAILABLE : KERR_NONE;
+		if (p->leader == PART_LOCAL) {
+			int32_t *ids = kp_arena_alloc(&r->arena,
+			    sizeof(*ids));
+
+			ids[0] = node;
+			mp[i].replica_nodes.v = ids;
+			mp[i].replica_nodes.n = 1;
+			mp[i].isr_nodes.v = ids;
+			mp[i].isr_nodes.n = 1;
+			continue;
+		}
+		mp[i].replica_nodes.v = p->replicas;
+		mp[i].replica_nodes.n = (int32_t)p->nreplicas;
+		mp[i].isr_nodes.v = p->isr;
+		mp[i].isr_nodes.n = (int32_t)p->nisr;
 	}
 	mt->partitions.v = mp;
 	mt->partitions.n = t->npart;

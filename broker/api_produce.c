@@ -13,8 +13,16 @@
 #include "log.h"
 #include "tconfig.h"
 #include "log_service.h"
+#include "replica.h"
 
 #define PRODUCE_MAX_BATCHES	4096
+
+/* acks=all partitions still to reach the high watermark (r->hctx). */
+struct produce_hw {
+	struct hw_target	*t;
+	size_t			 n;
+	int32_t			 timeout_ms;
+};
 
 struct produce_ctx {
 	struct broker	*b;
@@ -24,6 +32,9 @@ struct produce_ctx {
 	bool		 appended;
 	bool		 durable;	/* wait for the flusher */
 	uint64_t	 flush_gen;
+	int16_t		 acks;
+	struct hw_target *waits;	/* acks=all with followers */
+	size_t		 nwaits, capwaits;
 };
 
 static int16_t
@@ -62,6 +73,9 @@ produce_partition(struct produce_ctx *x, struct topic *t,
 		pr->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		return;
 	}
+	if ((pr->error_code = replica_produce_check(b, part, x->acks)) !=
+	    KERR_NONE)
+		return;
 	if (pd->records.len <= 0) {
 		pr->error_code = KERR_CORRUPT_MESSAGE;
 		return;
@@ -124,7 +138,7 @@ produce_partition(struct produce_ctx *x, struct topic *t,
 	pos = 0;
 	for (size_t i = 0; i < nb; i++) {
 		batch_set_base_offset(p + pos, next);
-		batch_set_leader_epoch(p + pos, 0);
+		batch_set_leader_epoch(p + pos, replica_epoch(part));
 		if (x->log_append_time) {
 			batch_set_log_append_time(p + pos, sizes[i], x->now);
 			maxts[i] = x->now;
@@ -145,16 +159,53 @@ produce_partition(struct produce_ctx *x, struct topic *t,
 			x->flush_gen = gen;
 	}
 	pr->error_code = KERR_NONE;
+	if (x->acks == -1 && replica_hw(part) < next) {
+		struct hw_target *w;
+
+		if (x->nwaits == x->capwaits) {
+			struct hw_target *nv;
+
+			x->capwaits = x->capwaits ? x->capwaits * 2 : 8;
+			nv = kp_arena_alloc(&r->arena,
+			    x->capwaits * sizeof(*nv));
+			if (x->nwaits > 0)
+				memcpy(nv, x->waits,
+				    x->nwaits * sizeof(*nv));
+			x->waits = nv;
+		}
+		w = &x->waits[x->nwaits++];
+		memset(w, 0, sizeof(*w));
+		w->topic_id = t->id;
+		w->index = part->index;
+		w->epoch = part->leader_epoch;
+		w->target = next;
+		w->err = &pr->error_code;
+	}
 	pr->base_offset = base[0];
 	pr->log_append_time_ms = x->log_append_time ? x->now : -1;
 	pr->log_start_offset = part->log->log_start;
 }
 
-/* The flusher synced the request's appends (or failed to): answer. */
+/* Answer (after the high watermark passed, for acks=all). */
+static void
+produce_answer(struct req *r, void *arg, int err)
+{
+	struct kp_produce_response *resp = arg;
+
+	(void)err;
+	if (r->noresp)
+		req_finish_silent(r);
+	else
+		req_respond(r, &kp_produce_response_desc, resp);
+}
+
+/* The flusher synced the request's appends (or failed to): answer once
+ * the followers have them too (acks=all). */
 static void
 produce_flushed(struct req *r, void *arg, int err)
 {
 	struct kp_produce_response *resp = arg;
+	struct produce_hw *hw = r->hctx;
 
 	if (err != 0) {
 		for (int32_t i = 0; i < resp->responses.n; i++) {
@@ -169,10 +220,13 @@ produce_flushed(struct req *r, void *arg, int err)
 					    KERR_KAFKA_STORAGE_ERROR;
 		}
 	}
-	if (r->noresp)
-		req_finish_silent(r);
-	else
-		req_respond(r, &kp_produce_response_desc, resp);
+	if (err == 0 && hw != NULL) {
+		r->hctx = NULL;
+		replica_wait_hw(r->broker, r, hw->t, hw->n, hw->timeout_ms,
+		    produce_answer, resp);
+		return;
+	}
+	produce_answer(r, resp, 0);
 }
 
 void
@@ -185,7 +239,8 @@ api_produce(struct broker *b, struct req *r)
 	struct kp_produce_request *req = r->msg;
 	struct kp_produce_response *resp;
 	struct kp_produce_response_topic_produce_response *tr;
-	struct produce_ctx x = { b, r, false, now_ms(), false, false, 0 };
+	struct produce_ctx x = { b, r, false, now_ms(), false, false, 0,
+	    req->acks, NULL, 0, 0 };
 	int32_t nt = req->topic_data.n > 0 ? req->topic_data.n : 0;
 
 	resp = kp_arena_alloc(&r->arena, sizeof(*resp));
@@ -228,6 +283,14 @@ api_produce(struct broker *b, struct req *r)
 		fetch_wake(b);
 	if (req->acks == 0)
 		r->noresp = true;
+	if (x.nwaits > 0) {
+		struct produce_hw *hw = kp_arena_alloc(&r->arena, sizeof(*hw));
+
+		hw->t = x.waits;
+		hw->n = x.nwaits;
+		hw->timeout_ms = req->timeout_ms;
+		r->hctx = hw;
+	}
 	if (x.durable) {
 		/* Acknowledge only once the data is on disk. */
 		logsvc_wait_flush(b, r, x.flush_gen, produce_flushed, resp);

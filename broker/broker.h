@@ -18,6 +18,7 @@
 
 struct broker;
 struct meta_client;
+struct replica_mgr;
 struct conn;
 struct tconfig;
 
@@ -122,10 +123,33 @@ int	plog_set_clean_end(struct plog *, int64_t offset);
 
 /* ---- topics.c: topic registry ---- */
 
+/* A follower's progress as its leader sees it (replica.c). */
+struct follower {
+	int32_t		 id;
+	int64_t		 leo;		/* its log end, from its fetches */
+	int64_t		 caught_up_ms;	/* last time leo >= our log end */
+};
+
 struct partition {
 	struct topic	*topic;
 	int32_t		 index;
 	struct plog	*log;
+	/*
+	 * Replication state from the metadata image (replica.c).  Until the
+	 * image says otherwise the broker leads with itself as the only
+	 * replica, where the high watermark is the log end.
+	 */
+	int32_t		 leader;	/* broker id, -1: none */
+	int32_t		 leader_epoch;
+	int32_t		 partition_epoch;
+	int32_t		*replicas, *isr;
+	size_t		 nreplicas, nisr;
+	int64_t		 hw;		/* with more than one replica */
+	struct follower	*fols;		/* leader: the other replicas */
+	size_t		 nfols;
+	bool		 alter_inflight; /* an AlterPartition is out */
+	bool		 hosted;	/* a replica here (else not served) */
+	struct lep	*lep;		/* epoch history, loaded on use */
 };
 
 struct topic {
@@ -222,6 +246,7 @@ struct broker {
 	struct evconnlistener	**listeners;
 	size_t			 nlisteners;
 	struct ipc_child	*ipc;		/* under moldaud, else NULL */
+	struct replica_mgr	*repl;		/* replica.c */
 	bool			 serving;	/* listeners accept clients */
 	TAILQ_HEAD(, req)	 waiting;	/* long-polling fetches */
 	struct event		*wake;		/* re-check waiting fetches */

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "log_service.h"
 #include "meta_client.h"
+#include "replica.h"
 #include "storage.h"
 #include "tconfig.h"
 #include "xmalloc.h"
@@ -236,7 +237,8 @@ main(int argc, char **argv)
 		evconnlistener_disable(b.listeners[i]);
 	logsvc_start(&b);	/* retention, flushing, config refresh */
 	/* Topics, configs and partitions come only from the controllers. */
-	if ((b.mc = meta_client_start(&b)) == NULL)
+	if ((b.mc = meta_client_start(&b)) == NULL ||
+	    replica_start(&b) != 0)
 		goto out;
 	b.sigterm = evsignal_new(b.base, SIGTERM, signal_cb, &b);
 	b.sigint = evsignal_new(b.base, SIGINT, signal_cb, &b);
@@ -252,6 +254,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	ipc_child_free(ic);
+	replica_stop(&b);
 	net_close_all(&b);
 	meta_client_free(b.mc);
 	logsvc_stop(&b);

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "meta_client.h"
 #include "meta_image.h"
+#include "replica.h"
 #include "snapshot.h"
 #include "storage.h"
 #include "tconfig.h"
@@ -47,7 +48,8 @@ struct mc_ctl {
 	int			 sslen;
 };
 
-enum mc_kind { MC_REGISTER, MC_HEARTBEAT, MC_FETCH, MC_FORWARD, MC_SNAPSHOT };
+enum mc_kind { MC_REGISTER, MC_HEARTBEAT, MC_FETCH, MC_FORWARD, MC_SNAPSHOT,
+	MC_ALTER_PARTITION };
 
 /* A client request forwarded to the controller. */
 struct mc_fwd {
@@ -182,6 +184,17 @@ mc_fwd_fail(struct mc_fwd *f, const char *why)
 		req_close_conn(r, why);
 }
 
+/* Answers that will not come: let leaders ask again. */
+static void
+mc_alter_clear_all(struct meta_client *mc)
+{
+	struct topic *t;
+
+	TAILQ_FOREACH(t, &mc->b->topics.list, entry)
+		for (int32_t i = 0; i < t->npart; i++)
+			t->parts[i].alter_inflight = false;
+}
+
 static void
 mc_drop(struct meta_client *mc, const char *why, int32_t next_id)
 {
@@ -197,6 +210,7 @@ mc_drop(struct meta_client *mc, const char *why, int32_t next_id)
 	mc->connected = false;
 	mc->ncalls = 0;
 	mc->reg_inflight = mc->hb_inflight = mc->fetch_inflight = false;
+	mc_alter_clear_all(mc);
 	wbuf_clear(&mc->snap);
 	mc->snap_offset = -1;
 	for (f = TAILQ_FIRST(&mc->fwds); f != NULL; f = nf) {
@@ -565,8 +579,15 @@ mc_reconcile(struct meta_client *mc)
 		    (err = topics_add_partitions(ts, lt, np)) != KERR_NONE)
 			log_warnx("broker: cannot grow topic %s to %d "
 			    "partitions: %s", t->name, np, kerr_name(err));
-		if (lt != NULL)
+		if (lt != NULL) {
 			mc_reconcile_config(mc, lt);
+			for (size_t k = 0; k < t->nparts; k++)
+				if (t->parts[k].id >= 0 &&
+				    t->parts[k].id < lt->npart)
+					replica_apply(mc->b,
+					    &lt->parts[t->parts[k].id],
+					    &t->parts[k]);
+		}
 	}
 	for (lt = TAILQ_FIRST(&ts->list); lt != NULL; lt = next) {
 		next = TAILQ_NEXT(lt, entry);
@@ -847,6 +868,46 @@ mc_on_forward(struct meta_client *mc, struct mc_call *c, struct rd *rd)
 }
 
 static int
+mc_on_alter_partition(struct meta_client *mc, struct rd *rd, int16_t v,
+    struct kp_arena *a)
+{
+	const struct kp_msg *km = kp_msg_get(KP_API_ALTER_PARTITION);
+	struct kp_alter_partition_response q;
+
+	if (kp_decode(rd, km->resp, v, kp_flexible(km, v), &q, a) != 0)
+		return -1;
+	if (q.error_code == KERR_NOT_CONTROLLER) {
+		mc_drop(mc, "not the active controller", -1);
+		mc_alter_clear_all(mc);
+		return 1;
+	}
+	for (int32_t i = 0; i < q.topics.n; i++) {
+		const struct kp_alter_partition_response_topic_data *t =
+		    &q.topics.v[i];
+		struct topic *lt = topics_find_id(&mc->b->topics, &t->topic_id);
+
+		for (int32_t j = 0; lt != NULL && j < t->partitions.n; j++) {
+			const struct kp_alter_partition_response_partition_data
+			    *pd = &t->partitions.v[j];
+			struct partition *p = topic_partition(lt,
+			    pd->partition_index);
+
+			if (p == NULL)
+				continue;
+			p->alter_inflight = false;
+			if (pd->error_code != KERR_NONE || q.error_code != 0)
+				log_info("broker %d: %s-%d: ISR change "
+				    "refused: %s", mc->b->cfg->node_id,
+				    lt->name, p->index, kerr_name(
+				    pd->error_code ? pd->error_code :
+				    q.error_code));
+		}
+	}
+	mc->next_fetch_ms = 0;	/* the new ISR comes with the metadata */
+	return 0;
+}
+
+static int
 mc_frame(struct meta_client *mc, struct rd *rd)
 {
 	struct kp_arena a = { 0 };
@@ -885,6 +946,9 @@ mc_frame(struct meta_client *mc, struct rd *rd)
 		break;
 	case MC_SNAPSHOT:
 		rc = mc_on_snapshot(mc, rd, c.version, &a);
+		break;
+	case MC_ALTER_PARTITION:
+		rc = mc_on_alter_partition(mc, rd, c.version, &a);
 		break;
 	}
 	kp_arena_clear(&a);
@@ -1156,6 +1220,50 @@ meta_client_brokers(const struct meta_client *mc, struct mc_broker **out)
 	}
 	*out = v;
 	return n;
+}
+
+int
+meta_client_broker_addr(const struct meta_client *mc, int32_t id,
+    const char **host, int *port)
+{
+	const struct mi_broker *mb = meta_image_broker(mc->img, id);
+
+	if (mb == NULL || mb->neps == 0)
+		return -1;
+	*host = mb->eps[0].host;
+	*port = mb->eps[0].port;
+	return 0;
+}
+
+int
+meta_client_alter_partition(struct meta_client *mc, struct partition *p,
+    int32_t *isr, size_t n)
+{
+	struct kp_alter_partition_request q;
+	struct kp_alter_partition_request_topic_data t;
+	struct kp_alter_partition_request_partition_data pd;
+
+	if (!mc->connected || mc->broker_epoch < 0)
+		return -1;
+	kp_init(&kp_alter_partition_request_desc, &q);
+	kp_init(&kp_alter_partition_request_topic_data_desc, &t);
+	kp_init(&kp_alter_partition_request_partition_data_desc, &pd);
+	pd.partition_index = p->index;
+	pd.leader_epoch = p->leader_epoch;
+	pd.new_isr.v = isr;
+	pd.new_isr.n = (int32_t)n;
+	pd.leader_recovery_state = 0;
+	pd.partition_epoch = p->partition_epoch;
+	t.topic_id = p->topic->id;
+	t.partitions.v = &pd;
+	t.partitions.n = 1;
+	q.broker_id = mc->b->cfg->node_id;
+	q.broker_epoch = mc->broker_epoch;
+	q.topics.v = &t;
+	q.topics.n = 1;
+	mc_send(mc, MC_ALTER_PARTITION, KP_API_ALTER_PARTITION, 2,
+	    &kp_alter_partition_request_desc, &q, NULL);
+	return 0;
 }
 
 int32_t

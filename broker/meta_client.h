@@ -44,6 +44,14 @@ struct mc_broker {
 /* The unfenced brokers of the image (this one always included, first);
  * *out is malloc'ed. */
 size_t	meta_client_brokers(const struct meta_client *, struct mc_broker **out);
+/* The first listener of broker id in the image; -1 if unknown. */
+int	meta_client_broker_addr(const struct meta_client *, int32_t id,
+	    const char **host, int *port);
+/* Ask the controller for a new ISR of p (AlterPartition); the result comes
+ * with the metadata.  -1 when not connected or registered. */
+struct partition;
+int	meta_client_alter_partition(struct meta_client *, struct partition *,
+	    int32_t *isr, size_t n);
 /* The controller this broker talks to, or -1. */
 int32_t	meta_client_controller(const struct meta_client *);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "replica.h"
 #include "kerr.h"
 #include "log.h"
 #include "tconfig.h"
@@ -138,8 +139,10 @@ topic_partition(struct topic *t, int32_t index)
 static void
 topic_free(struct topic *t)
 {
-	for (int32_t i = 0; i < t->npart; i++)
+	for (int32_t i = 0; i < t->npart; i++) {
+		replica_forget(&t->parts[i]);
 		plog_free(t->parts[i].log);
+	}
 	tconfig_free(t->config);
 	free(t->parts);
 	free(t->name);
@@ -215,6 +218,8 @@ topic_new(const char *name, size_t len, const struct kuuid *id, int32_t npart)
 	for (int32_t i = 0; i < npart; i++) {
 		t->parts[i].topic = t;
 		t->parts[i].index = i;
+		t->parts[i].leader = PART_LOCAL;
+		t->parts[i].hosted = true;
 	}
 	return t;
 }
@@ -320,6 +325,8 @@ topics_add_partitions(struct topics *ts, struct topic *t, int32_t npart)
 		memset(&t->parts[i], 0, sizeof(t->parts[i]));
 		t->parts[i].topic = t;
 		t->parts[i].index = i;
+		t->parts[i].leader = PART_LOCAL;
+		t->parts[i].hosted = true;
 		rc = plog_open(dir, &t->parts[i].log);
 		if (rc == 0 && write_metadata_file(dir, &t->id) != 0) {
 			plog_free(t->parts[i].log);

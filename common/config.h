@@ -35,6 +35,8 @@ struct mo_config {
 	char			*cluster_id;		/* cluster.id */
 	/* cluster.metadata.log.max.record.bytes.between.snapshots */
 	int64_t			 metadata_snapshot_bytes;
+	/* cluster.metadata.log.max.snapshot.interval.ms, 0 off */
+	int64_t			 metadata_snapshot_interval_ms;
 	int32_t			 broker_session_timeout_ms;	/* cluster.broker.session.timeout.ms */
 	/* broker (Kafka property names) */
 	struct mo_strlist	listeners;		/* broker.listeners */
@@ -57,6 +59,7 @@ struct mo_config {
 	char			*compression_type;	/* producer */
 	int32_t			num_io_threads;
 	int32_t			offsets_topic_num_partitions;
+	int64_t			replica_lag_time_max_ms;
 	int32_t			group_initial_rebalance_delay_ms;
 	int32_t			group_min_session_timeout_ms;
 	int32_t			group_max_session_timeout_ms;

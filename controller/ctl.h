@@ -68,6 +68,12 @@ struct ctl {
 	char			**pending_topics;	/* being created */
 	int64_t			*pending_topic_offs;
 	size_t			 npending_topics;
+	/* The image with this leader's proposals applied (NULL when all
+	   committed): what partition decisions are made on. */
+	struct meta_image	*spec;
+	int64_t			 spec_until;	/* last proposal in spec */
+	int64_t			 rebalance_ms;	/* last preferred-leader pass */
+	int64_t			 elect_ms;	/* last leaderless pass */
 };
 
 int64_t	ctl_now_ms(void);
@@ -91,5 +97,40 @@ void	ctl_api_applied(struct ctl *);
 /* Leadership gained or lost; fence silent brokers. */
 void	ctl_api_tick(struct ctl *, int64_t now);
 void	ctl_api_free(struct ctl *);
+
+/* ctl_api_partition.c: placement and leadership on the leader. */
+/* Propose an entry and apply it to the speculative image. */
+int64_t	ctl_part_propose(struct ctl *, const struct wbuf *);
+/* The image decisions are made on (committed plus proposed). */
+const struct meta_image *ctl_part_image(struct ctl *);
+void	ctl_part_reset(struct ctl *);
+/* A new leader has applied everything before its own epoch. */
+bool	ctl_part_ready(struct ctl *);
+/* Replicas for nparts new partitions numbered from first among the
+   active brokers (out: nparts * rf); 0 or a Kafka error with msg set. */
+int16_t	ctl_part_place(struct ctl *, int32_t nparts, int32_t rf,
+	    int32_t first, int32_t *out, char *msg, size_t msglen);
+/* A manual assignment: 0 or a Kafka error with msg set. */
+int16_t	ctl_part_check(struct ctl *, int32_t part, const int32_t *reps,
+	    int32_t n, int32_t rf, char *msg, size_t msglen);
+/* Append a PartitionRecord: ISR the active replicas, leader the first. */
+int	ctl_part_record(struct ctl *, struct wbuf *, const struct kuuid *topic,
+	    int32_t part, const int32_t *reps, int32_t n);
+/* Append the PartitionChangeRecords for broker id going away (fenced,
+   shutting down) or coming back (unfenced). */
+void	ctl_part_broker_gone(struct ctl *, struct wbuf *, int32_t id);
+void	ctl_part_broker_back(struct ctl *, struct wbuf *, int32_t id);
+/* Partitions broker id leads. */
+size_t	ctl_part_led(struct ctl *, int32_t id);
+/* Periodic preferred leader election (auto.leader.rebalance.enable). */
+void	ctl_part_tick(struct ctl *, int64_t now);
+int	ctl_alter_partition(struct ctl *, const struct kp_req_hdr *,
+	    struct rd *, struct wbuf *, uint64_t token, struct kp_arena *);
+int	ctl_elect_leaders(struct ctl *, const struct kp_req_hdr *,
+	    struct rd *, struct wbuf *, uint64_t token, struct kp_arena *);
+int	ctl_alter_reassignments(struct ctl *, const struct kp_req_hdr *,
+	    struct rd *, struct wbuf *, uint64_t token, struct kp_arena *);
+int	ctl_list_reassignments(struct ctl *, const struct kp_req_hdr *,
+	    struct rd *, struct wbuf *, struct kp_arena *);
 
 #endif

@@ -6,17 +6,21 @@
  *                           epoch is the record's offset)
  *   BrokerHeartbeat         leader: keeps the session; UnfenceBrokerRecord
  *                           for a fenced broker that does not ask to stay
- *                           fenced, FenceBrokerRecord when it asks
- *   CreateTopics            leader: TopicRecord, PartitionRecords (replicas
- *                           among unfenced brokers, leader = first replica),
- *                           ConfigRecords
+ *                           fenced, FenceBrokerRecord when it asks;
+ *                           want_shut_down: controlled shutdown (leadership
+ *                           moves first, then should_shut_down)
+ *   CreateTopics            leader: TopicRecord, PartitionRecords (placed by
+ *                           ctl_partition.c), ConfigRecords
+ *   AlterPartition, ElectLeaders, AlterPartitionReassignments,
+ *   ListPartitionReassignments: ctl_api_partition.c
  *   DeleteTopics            leader: RemoveTopicRecord
  *   CreatePartitions        leader: PartitionRecords
  *
  * A change is answered once its entry is applied to the image; a node that
  * is not the leader, or stops leading first, answers NOT_CONTROLLER.  The
  * leader fences a broker whose last heartbeat is older than
- * broker.session.timeout.ms (sessions start when a node becomes leader).
+ * broker.session.timeout.ms (sessions start when a node becomes leader);
+ * a fenced broker's partitions change in the same entry.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,7 @@
 #include "log.h"
 #include "xmalloc.h"
 #include "ctl.h"
+#include "ctl_partition.h"
 #include "meta_image.h"
 #include "raft.h"
 #include "raft_io_tcp.h"
@@ -146,14 +151,42 @@ ctl_propose_fencing(struct ctl *c, const struct mi_broker *b, bool fence)
 
 		rc = meta_record_put(&w, MI_REC_FENCE_BROKER, 0,
 		    &kp_fence_broker_record_desc, &f);
+		ctl_part_broker_gone(c, &w, b->id);
 	} else {
 		struct kp_unfence_broker_record u = { b->id, b->epoch };
 
 		rc = meta_record_put(&w, MI_REC_UNFENCE_BROKER, 0,
 		    &kp_unfence_broker_record_desc, &u);
+		ctl_part_broker_back(c, &w, b->id);
 	}
 	if (rc == 0)
-		off = ctl_propose(c, &w);
+		off = ctl_part_propose(c, &w);
+	wbuf_clear(&w);
+	return off;
+}
+
+/* Controlled shutdown: the broker leaves the ISRs and hands leadership on
+   (BrokerRegistrationChangeRecord in_controlled_shutdown the first time). */
+static int64_t
+ctl_propose_shutdown(struct ctl *c, const struct mi_broker *b)
+{
+	struct kp_broker_registration_change_record r;
+	struct wbuf w = { 0 };
+	int64_t off = -1;
+
+	if (!b->shutdown) {
+		kp_init(&kp_broker_registration_change_record_desc, &r);
+		r.broker_id = b->id;
+		r.broker_epoch = b->epoch;
+		r.in_controlled_shutdown = 1;
+		if (meta_record_put(&w, MI_REC_BROKER_REG_CHANGE, 1,
+		    &kp_broker_registration_change_record_desc, &r) != 0)
+			goto out;
+	}
+	ctl_part_broker_gone(c, &w, b->id);
+	if (w.len > 0)
+		off = ctl_part_propose(c, &w);
+out:
 	wbuf_clear(&w);
 	return off;
 }
@@ -170,6 +203,8 @@ ctl_api_tick(struct ctl *c, int64_t now)
 		free(c->sess);
 		c->sess = NULL;
 		c->nsess = 0;
+		ctl_part_reset(c);
+		c->rebalance_ms = 0;
 		if (!leader) {
 			ctl_waits_flush(c, true);
 			ctl_pending_topics_flush(c, true);
@@ -184,7 +219,7 @@ ctl_api_tick(struct ctl *c, int64_t now)
 		const struct mi_broker *b = &c->img->brokers[i];
 
 		s = ctl_session(c, b->id, now);
-		if (b->fenced || ctl_session_busy(c, s) ||
+		if (b->fenced || ctl_session_busy(c, s) || !ctl_part_ready(c) ||
 		    now - s->last_ms <= c->cfg->broker_session_timeout_ms)
 			continue;
 		log_info("controller %d: broker %d sent no heartbeat for %lld "
@@ -192,6 +227,7 @@ ctl_api_tick(struct ctl *c, int64_t now)
 		    (long long)(now - s->last_ms));
 		s->pending = ctl_propose_fencing(c, b, true);
 	}
+	ctl_part_tick(c, now);
 }
 
 void
@@ -208,6 +244,7 @@ ctl_api_free(struct ctl *c)
 	ctl_pending_topics_flush(c, true);
 	free(c->pending_topics);
 	free(c->pending_topic_offs);
+	ctl_part_reset(c);
 }
 
 /* ---- helpers ---- */
@@ -362,7 +399,7 @@ ctl_broker_registration(struct ctl *c, const struct kp_req_hdr *h,
 	rec.end_points.n = q.listeners.n > 0 ? q.listeners.n : 0;
 	if (meta_record_put(&rw, MI_REC_REGISTER_BROKER, 1,
 	    &kp_register_broker_record_desc, &rec) != 0 ||
-	    (off = ctl_propose(c, &rw)) != epoch) {
+	    (off = ctl_part_propose(c, &rw)) != epoch) {
 		resp.error_code = KERR_NOT_CONTROLLER;
 		rc = ctl_encode_resp(w, h, &resp);
 		goto out;
@@ -386,6 +423,62 @@ out:
 	wbuf_clear(&ok);
 	wbuf_clear(&fail);
 	return rc;
+}
+
+/*
+ * Controlled shutdown (want_shut_down from an unfenced broker): first move
+ * leadership and ISR membership off it, answering should_shut_down false;
+ * once it leads nothing, fence it and answer should_shut_down true.
+ */
+static int
+ctl_heartbeat_shutdown(struct ctl *c, const struct kp_req_hdr *h,
+    const struct mi_broker *b, struct ctl_session *s, struct wbuf *w,
+    uint64_t token)
+{
+	const struct kp_msg *km = kp_msg_get(h->api_key);
+	struct kp_broker_heartbeat_response resp;
+	struct wbuf ok = { 0 }, fail = { 0 };
+	size_t led;
+	int64_t off;
+
+	kp_init(km->resp, &resp);
+	resp.is_caught_up = true;
+	resp.is_fenced = false;
+	resp.should_shut_down = false;
+	if (ctl_session_busy(c, s) || !ctl_part_ready(c))
+		return ctl_encode_resp(w, h, &resp);
+	led = ctl_part_led(c, b->id);
+	if (!b->shutdown || led > 0) {
+		if ((off = ctl_propose_shutdown(c, b)) >= 0) {
+			s->pending = off;
+			log_info("controller %d: broker %d shuts down: moving "
+			    "leadership of %zu partitions", c->cfg->node_id,
+			    b->id, led);
+		}
+		return ctl_encode_resp(w, h, &resp);
+	}
+	if ((off = ctl_propose_fencing(c, b, true)) < 0) {
+		resp.error_code = KERR_NOT_CONTROLLER;
+		return ctl_encode_resp(w, h, &resp);
+	}
+	log_info("controller %d: broker %d leads nothing: it may shut down",
+	    c->cfg->node_id, b->id);
+	s->pending = off;
+	resp.should_shut_down = true;
+	resp.is_fenced = true;
+	if (ctl_encode_resp(&ok, h, &resp) != 0)
+		goto fail;
+	resp.should_shut_down = false;
+	resp.is_fenced = false;
+	resp.error_code = KERR_NOT_CONTROLLER;
+	if (ctl_encode_resp(&fail, h, &resp) != 0)
+		goto fail;
+	ctl_wait_add(c, token, off, &ok, &fail);
+	return RIO_DEFER;
+fail:
+	wbuf_clear(&ok);
+	wbuf_clear(&fail);
+	return -1;
 }
 
 static int
@@ -421,10 +514,14 @@ ctl_broker_heartbeat(struct ctl *c, const struct kp_req_hdr *h,
 	s = ctl_session(c, q.broker_id, now);
 	s->last_ms = now;
 	resp.is_caught_up = true;
+	if (q.want_shut_down && !b->fenced)
+		return ctl_heartbeat_shutdown(c, h, b, s, w, token);
 	resp.should_shut_down = q.want_shut_down;
 	fence = q.want_fence || q.want_shut_down;
 	resp.is_fenced = b->fenced;
-	if (b->fenced == fence || ctl_session_busy(c, s))
+	/* A new leader decides once it has applied the earlier epochs. */
+	if (b->fenced == fence || ctl_session_busy(c, s) ||
+	    !ctl_part_ready(c))
 		return ctl_encode_resp(w, h, &resp);
 	if ((off = ctl_propose_fencing(c, b, fence)) < 0) {
 		resp.error_code = KERR_NOT_CONTROLLER;
@@ -470,71 +567,85 @@ ctl_topic_name_ok(const struct kstr *n)
 	return true;
 }
 
-/* Unfenced registered brokers, sorted by id. */
-static size_t
-ctl_usable_brokers(const struct ctl *c, int32_t **out)
+#define CTL_MAX_NEW_PARTS	100000	/* partitions per request and topic */
+#define CTL_MSG_LEN		200
+
+/* The replicas of np new partitions numbered from first: the manual
+   assignment checked, or placed; 0 or a Kafka error with msg set. */
+static int16_t
+ctl_replicas(struct ctl *c, int32_t np, int32_t rf, int32_t first,
+    const struct kp_create_topics_request_creatable_replica_assignment *ta,
+    const struct kp_create_partitions_request_create_partitions_assignment
+    *pa, int32_t nassign, int32_t **out, char *msg, size_t msglen)
 {
-	size_t i, n = 0;
-	int32_t *v = xcalloc(c->img->nbrokers + 1, sizeof(*v));
+	int32_t *v, k, n, i;
+	int16_t err = 0;
 
-	for (i = 0; i < c->img->nbrokers; i++)
-		if (!c->img->brokers[i].fenced && !c->img->brokers[i].shutdown)
-			v[n++] = c->img->brokers[i].id;
-	*out = v;
-	return n;
-}
-
-/* One PartitionRecord: replicas given, or rf of the usable brokers
-   starting at a rotating position. */
-static int
-ctl_put_partition(struct wbuf *w, const struct kuuid *id, int32_t part,
-    const int32_t *given, int32_t ngiven, const int32_t *usable,
-    size_t nusable, int32_t rf, size_t start)
-{
-	struct kp_partition_record pr;
-	int32_t *reps, k;
-	int rc;
-
-	kp_init(&kp_partition_record_desc, &pr);
-	reps = xcalloc((size_t)(ngiven > 0 ? ngiven : rf) + 1, sizeof(*reps));
-	if (ngiven > 0) {
-		memcpy(reps, given, (size_t)ngiven * sizeof(*reps));
-		rf = ngiven;
-	} else
-		for (k = 0; k < rf; k++)
-			reps[k] = usable[(start + (size_t)k) % nusable];
-	pr.partition_id = part;
-	pr.topic_id = *id;
-	pr.replicas.v = reps;
-	pr.replicas.n = rf;
-	pr.isr.v = reps;
-	pr.isr.n = rf;
-	pr.removing_replicas.n = 0;
-	pr.adding_replicas.n = 0;
-	pr.leader = reps[0];
-	pr.leader_epoch = 0;
-	pr.partition_epoch = 0;
-	rc = meta_record_put(w, MI_REC_PARTITION, 0, &kp_partition_record_desc,
-	    &pr);
-	free(reps);
-	return rc;
-}
-
-static bool
-ctl_assignment_ok(const struct ctl *c, const int32_t *v, int32_t n)
-{
-	int32_t i, j;
-
-	if (n <= 0)
-		return false;
-	for (i = 0; i < n; i++) {
-		if (meta_image_broker(c->img, v[i]) == NULL)
-			return false;
-		for (j = 0; j < i; j++)
-			if (v[j] == v[i])
-				return false;
+	*out = NULL;
+	if (np <= 0 || np > CTL_MAX_NEW_PARTS) {
+		snprintf(msg, msglen, "Number of partitions must be 1..%d.",
+		    CTL_MAX_NEW_PARTS);
+		return KERR_INVALID_PARTITIONS;
 	}
-	return true;
+	if (nassign <= 0) {
+		if (rf <= 0 || rf > CP_MAX_RF) {
+			snprintf(msg, msglen, "Replication factor must be "
+			    "larger than 0 and at most %d.", CP_MAX_RF);
+			return KERR_INVALID_REPLICATION_FACTOR;
+		}
+		v = xcalloc((size_t)np * (size_t)rf, sizeof(*v));
+		if ((err = ctl_part_place(c, np, rf, first, v, msg,
+		    msglen)) != 0) {
+			free(v);
+			return err;
+		}
+		*out = v;
+		return 0;
+	}
+	if (nassign != np) {
+		snprintf(msg, msglen, "%d partitions but %d assignments.", np,
+		    nassign);
+		return KERR_INVALID_REPLICA_ASSIGNMENT;
+	}
+	if (rf <= 0 || rf > CP_MAX_RF) {
+		snprintf(msg, msglen, "Partition %d has %d replicas.", first,
+		    rf);
+		return KERR_INVALID_REPLICA_ASSIGNMENT;
+	}
+	v = xcalloc((size_t)np * (size_t)rf, sizeof(*v));
+	for (k = 0; k < np && err == 0; k++) {
+		const int32_t *ids = ta != NULL ? ta[k].broker_ids.v :
+		    pa[k].broker_ids.v;
+
+		n = ta != NULL ? ta[k].broker_ids.n : pa[k].broker_ids.n;
+		if (ta != NULL && ta[k].partition_index != k) {
+			snprintf(msg, msglen, "Assignments must be for "
+			    "partitions 0..%d in order.", np - 1);
+			err = KERR_INVALID_REPLICA_ASSIGNMENT;
+			break;
+		}
+		if ((err = ctl_part_check(c, first + k, ids, n, rf, msg,
+		    msglen)) != 0)
+			break;
+		for (i = 0; i < n; i++)
+			v[(size_t)k * (size_t)rf + (size_t)i] = ids[i];
+	}
+	if (err != 0) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	return 0;
+}
+
+static struct kstr
+ctl_msg(struct kp_arena *a, const char *msg)
+{
+	size_t n = strlen(msg);
+	char *p = kp_arena_alloc(a, n + 1);
+
+	memcpy(p, msg, n + 1);
+	return (struct kstr){ p, (int32_t)n };
 }
 
 static void
@@ -558,8 +669,8 @@ ctl_create_topics(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 	struct kp_create_topics_response resp;
 	struct kp_create_topics_response_creatable_topic_result *res;
 	struct wbuf recs = { 0 }, ok = { 0 }, fail = { 0 };
-	int32_t *usable = NULL, i, k, np, rf, j;
-	size_t nusable, npend0 = c->npending_topics, pi;
+	int32_t i, k, np, rf, j;
+	size_t npend0 = c->npending_topics, pi;
 	bool leader = raft_role(c->raft) == RAFT_LEADER, any = false;
 	int64_t off;
 	int rc = -1;
@@ -571,12 +682,13 @@ ctl_create_topics(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 	res = kp_arena_alloc(a, ((size_t)q.topics.n + 1) * sizeof(*res));
 	resp.topics.v = res;
 	resp.topics.n = q.topics.n;
-	nusable = ctl_usable_brokers(c, &usable);
 	for (i = 0; i < q.topics.n; i++) {
 		const struct kp_create_topics_request_creatable_topic *t =
 		    &q.topics.v[i];
 		struct kp_topic_record tr;
 		struct kuuid id;
+		char msg[CTL_MSG_LEN] = "";
+		int32_t *reps = NULL;
 
 		kp_init(&kp_create_topics_response_creatable_topic_result_desc,
 		    &res[i]);
@@ -601,30 +713,28 @@ ctl_create_topics(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 		    (size_t)t->name.len) != NULL || ctl_topic_pending(c,
 		    &t->name))
 			res[i].error_code = KERR_TOPIC_ALREADY_EXISTS;
-		else if (np <= 0)
-			res[i].error_code = KERR_INVALID_PARTITIONS;
-		else if (rf <= 0 || (t->assignments.n == 0 &&
-		    (size_t)rf > nusable))
-			res[i].error_code = KERR_INVALID_REPLICATION_FACTOR;
-		for (k = 0; res[i].error_code == 0 &&
-		    k < t->assignments.n; k++)
-			if (!ctl_assignment_ok(c,
-			    t->assignments.v[k].broker_ids.v,
-			    t->assignments.v[k].broker_ids.n) ||
-			    t->assignments.v[k].partition_index != k)
-				res[i].error_code =
-				    KERR_INVALID_REPLICA_ASSIGNMENT;
+		else if (t->assignments.n > 0 && (t->num_partitions != -1 ||
+		    t->replication_factor != -1)) {
+			res[i].error_code = KERR_INVALID_REQUEST;
+			snprintf(msg, sizeof(msg), "Both numPartitions or "
+			    "replicationFactor and replicasAssignments were "
+			    "set. Both cannot be used at the same time.");
+		} else
+			res[i].error_code = ctl_replicas(c, np, rf, 0,
+			    t->assignments.v, NULL, t->assignments.n, &reps,
+			    msg, sizeof(msg));
 		if (res[i].error_code != 0) {
-			if (res[i].error_code == KERR_INVALID_REPLICATION_FACTOR)
-				res[i].error_message = ctl_kstr("Replication "
-				    "factor is larger than the number of "
-				    "available brokers");
+			if (msg[0] != '\0')
+				res[i].error_message = ctl_msg(a, msg);
+			free(reps);
 			continue;
 		}
 		res[i].num_partitions = np;
 		res[i].replication_factor = (int16_t)rf;
-		if (q.validate_only)
+		if (q.validate_only) {
+			free(reps);
 			continue;
+		}
 		ctl_new_uuid(&id);
 		res[i].topic_id = id;
 		kp_init(&kp_topic_record_desc, &tr);
@@ -633,13 +743,9 @@ ctl_create_topics(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 		meta_record_put(&recs, MI_REC_TOPIC, 0, &kp_topic_record_desc,
 		    &tr);
 		for (k = 0; k < np; k++)
-			ctl_put_partition(&recs, &id, k,
-			    k < t->assignments.n ?
-			    t->assignments.v[k].broker_ids.v : NULL,
-			    k < t->assignments.n ?
-			    t->assignments.v[k].broker_ids.n : 0,
-			    usable, nusable, rf,
-			    (size_t)(c->img->ntopics + (size_t)i + (size_t)k));
+			ctl_part_record(c, &recs, &id, k,
+			    &reps[(size_t)k * (size_t)rf], rf);
+		free(reps);
 		for (j = 0; j < t->configs.n; j++) {
 			struct kp_config_record cr;
 
@@ -657,12 +763,11 @@ ctl_create_topics(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 		    "replication factor %d)", c->cfg->node_id,
 		    (int)t->name.len, t->name.p, np, rf);
 	}
-	free(usable);
 	if (!any) {
 		rc = ctl_encode_resp(w, h, &resp);
 		goto out;
 	}
-	if ((off = ctl_propose(c, &recs)) < 0) {
+	if ((off = ctl_part_propose(c, &recs)) < 0) {
 		for (i = 0; i < q.topics.n; i++)
 			if (res[i].error_code == 0)
 				res[i].error_code = KERR_NOT_CONTROLLER;
@@ -753,7 +858,7 @@ ctl_delete_topics(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 		rc = ctl_encode_resp(w, h, &resp);
 		goto out;
 	}
-	if ((off = ctl_propose(c, &recs)) < 0) {
+	if ((off = ctl_part_propose(c, &recs)) < 0) {
 		for (i = 0; i < n; i++)
 			if (res[i].error_code == 0)
 				res[i].error_code = KERR_NOT_CONTROLLER;
@@ -788,8 +893,7 @@ ctl_create_partitions(struct ctl *c, const struct kp_req_hdr *h,
 	    *res;
 	struct wbuf recs = { 0 }, ok = { 0 }, fail = { 0 };
 	bool leader = raft_role(c->raft) == RAFT_LEADER, any = false;
-	int32_t *usable = NULL, i, k, rf, have;
-	size_t nusable;
+	int32_t i, k, rf, have;
 	int64_t off;
 	int rc = -1;
 
@@ -800,11 +904,12 @@ ctl_create_partitions(struct ctl *c, const struct kp_req_hdr *h,
 	res = kp_arena_alloc(a, ((size_t)q.topics.n + 1) * sizeof(*res));
 	resp.results.v = res;
 	resp.results.n = q.topics.n;
-	nusable = ctl_usable_brokers(c, &usable);
 	for (i = 0; i < q.topics.n; i++) {
 		const struct kp_create_partitions_request_create_partitions_topic
 		    *t = &q.topics.v[i];
 		const struct mi_topic *mt;
+		char msg[CTL_MSG_LEN] = "";
+		int32_t *reps = NULL, nassign = t->assignments.n;
 
 		kp_init(&kp_create_partitions_response_create_partitions_topic_result_desc,
 		    &res[i]);
@@ -820,45 +925,35 @@ ctl_create_partitions(struct ctl *c, const struct kp_req_hdr *h,
 			continue;
 		}
 		have = (int32_t)mt->nparts;
-		rf = mt->nparts > 0 ? (int32_t)mt->parts[0].replicas.n : 1;
+		rf = mt->nparts > 0 ? (int32_t)(mt->parts[0].replicas.n -
+		    mt->parts[0].removing.n) : 1;
 		if (t->count <= have) {
 			res[i].error_code = KERR_INVALID_PARTITIONS;
 			res[i].error_message = ctl_kstr("The topic already has "
 			    "that many partitions or more");
 			continue;
 		}
-		if (t->assignments.n > 0 && t->assignments.n != t->count - have) {
-			res[i].error_code = KERR_INVALID_REPLICA_ASSIGNMENT;
+		res[i].error_code = ctl_replicas(c, t->count - have, rf, have,
+		    NULL, t->assignments.v, nassign, &reps, msg, sizeof(msg));
+		if (res[i].error_code != 0 && msg[0] != '\0')
+			res[i].error_message = ctl_msg(a, msg);
+		if (res[i].error_code != 0 || q.validate_only) {
+			free(reps);
 			continue;
 		}
-		for (k = 0; k < t->assignments.n; k++)
-			if (!ctl_assignment_ok(c,
-			    t->assignments.v[k].broker_ids.v,
-			    t->assignments.v[k].broker_ids.n))
-				res[i].error_code =
-				    KERR_INVALID_REPLICA_ASSIGNMENT;
-		if (res[i].error_code == 0 && t->assignments.n == 0 &&
-		    (size_t)rf > nusable)
-			res[i].error_code = KERR_INVALID_REPLICATION_FACTOR;
-		if (res[i].error_code != 0 || q.validate_only)
-			continue;
 		for (k = have; k < t->count; k++)
-			ctl_put_partition(&recs, &mt->id, k,
-			    t->assignments.n > 0 ?
-			    t->assignments.v[k - have].broker_ids.v : NULL,
-			    t->assignments.n > 0 ?
-			    t->assignments.v[k - have].broker_ids.n : 0,
-			    usable, nusable, rf, (size_t)k);
+			ctl_part_record(c, &recs, &mt->id, k,
+			    &reps[(size_t)(k - have) * (size_t)rf], rf);
+		free(reps);
 		log_info("controller %d: topic %s grows to %d partitions",
 		    c->cfg->node_id, mt->name, t->count);
 		any = true;
 	}
-	free(usable);
 	if (!any) {
 		rc = ctl_encode_resp(w, h, &resp);
 		goto out;
 	}
-	if ((off = ctl_propose(c, &recs)) < 0) {
+	if ((off = ctl_part_propose(c, &recs)) < 0) {
 		for (i = 0; i < q.topics.n; i++)
 			if (res[i].error_code == 0)
 				res[i].error_code = KERR_NOT_CONTROLLER;
@@ -912,6 +1007,18 @@ ctl_api(const struct kp_req_hdr *h, struct rd *r, struct wbuf *w,
 		break;
 	case KP_API_INCREMENTAL_ALTER_CONFIGS:
 		rc = ctl_alter_configs(c, h, r, w, token, &a);
+		break;
+	case KP_API_ALTER_PARTITION:
+		rc = ctl_alter_partition(c, h, r, w, token, &a);
+		break;
+	case KP_API_ELECT_LEADERS:
+		rc = ctl_elect_leaders(c, h, r, w, token, &a);
+		break;
+	case KP_API_ALTER_PARTITION_REASSIGNMENTS:
+		rc = ctl_alter_reassignments(c, h, r, w, token, &a);
+		break;
+	case KP_API_LIST_PARTITION_REASSIGNMENTS:
+		rc = ctl_list_reassignments(c, h, r, w, &a);
 		break;
 	default:
 		rc = -1;

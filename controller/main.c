@@ -4,7 +4,11 @@
  * metadata log and quorum state on disk with fsync on a worker thread
  * (meta_log.c).  Messages of a ready are sent only once its writes are
  * durable.  The leader appends a NoOpRecord every 500 ms so the high
- * watermark keeps moving (KIP-835).
+ * watermark keeps moving (KIP-835).  Snapshots are written after
+ * cluster.metadata.log.max.record.bytes.between.snapshots bytes of records,
+ * or after cluster.metadata.log.max.snapshot.interval.ms when there are
+ * new records.  DescribeCluster is answered here from the image (the live
+ * brokers, or the controllers); the other APIs by ctl_api.c.
  */
 #include <sys/stat.h>
 
@@ -21,6 +25,7 @@
 #include "config.h"
 #include "err.h"
 #include "ipc_child.h"
+#include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -53,6 +58,18 @@ struct ctl_job {
 	char			 err[512];
 };
 
+/* The driver's own state around the shared struct ctl. */
+struct ctl_main {
+	struct ctl	 c;		/* first */
+	int64_t		 snap_ms;	/* last snapshot (or start) */
+	/* The newest snapshot's offset: the log is kept from there when
+	   the next one is written, so that a damaged newest snapshot can
+	   fall back to the one before it. */
+	int64_t		 keep_from;
+};
+
+#define CTL_MAIN(c)	((struct ctl_main *)(void *)(c))
+
 struct ctl_snap {
 	struct bg_job		 bj;	/* first */
 	struct ctl		*c;
@@ -60,6 +77,7 @@ struct ctl_snap {
 	uint8_t			*bytes;
 	size_t			 len;
 	int			 rc;
+	bool			 by_time;
 	char			 path[4096];
 	char			 err[4400];
 };
@@ -168,30 +186,48 @@ ctl_snap_done(struct bg_job *bj)
 	else if (raft_snapshot_taken(c->raft, s->img->end_offset,
 	    s->img->last_epoch, s->bytes, s->len) == 0) {
 		log_info("controller %d: snapshot at offset %lld epoch %d "
-		    "written: %s (%zu bytes)", c->cfg->node_id,
+		    "written (%s): %s (%zu bytes)", c->cfg->node_id,
 		    (long long)s->img->end_offset, s->img->last_epoch,
-		    s->path, s->len);
-		c->compact_to = s->img->end_offset;
+		    s->by_time ? "interval" : "bytes", s->path, s->len);
+		c->compact_to = CTL_MAIN(c)->keep_from;
+		CTL_MAIN(c)->keep_from = s->img->end_offset;
 		ctl_schedule(c);
 	}
 	ctl_snap_release(bj);
+}
+
+/* Due by bytes, or by time when there is anything new. */
+static bool
+ctl_snapshot_due(struct ctl *c, int64_t now)
+{
+	int64_t every = c->cfg->metadata_snapshot_interval_ms;
+
+	if (c->bytes_since_snap >= c->cfg->metadata_snapshot_bytes)
+		return true;
+	return every > 0 && now - CTL_MAIN(c)->snap_ms >= every &&
+	    c->bytes_since_snap > 0;
 }
 
 static void
 ctl_maybe_snapshot(struct ctl *c)
 {
 	struct ctl_snap *s;
+	int64_t now = ctl_now_ms();
+	bool by_time;
 
 	if (c->snap_busy || c->install_pending ||
-	    c->bytes_since_snap < c->cfg->metadata_snapshot_bytes ||
-	    c->img->end_offset <= raft_log_start(c->raft))
+	    c->img->end_offset <= raft_log_start(c->raft) ||
+	    !ctl_snapshot_due(c, now))
 		return;
+	CTL_MAIN(c)->snap_ms = now;
+	by_time = c->bytes_since_snap < c->cfg->metadata_snapshot_bytes;
 	s = xcalloc(1, sizeof(*s));
 	s->bj.run = ctl_snap_run;
 	s->bj.done = ctl_snap_done;
 	s->bj.release = ctl_snap_release;
 	s->c = c;
 	s->img = meta_image_dup(c->img);
+	s->by_time = by_time;
 	c->snap_busy = true;
 	c->bytes_since_snap = 0;
 	bg_submit(c->bg, &s->bj);
@@ -250,8 +286,8 @@ ctl_install_pre(struct meta_job *mj)
 	    j->snap_epoch, j->snap, j->snap_len, j->err, sizeof(j->err));
 	if (j->new_img == NULL)
 		mj->err = MO_EIO;
-	else
-		snapshot_prune(j->c->meta_dir, CTL_KEEP_SNAPSHOTS);
+	else	/* the log restarts here: older ones are no fallback */
+		snapshot_prune(j->c->meta_dir, 1);
 }
 
 static struct raft_entry *
@@ -375,6 +411,7 @@ ctl_job_done(struct meta_job *mj, void *arg)
 		j->new_img = NULL;
 		c->install_pending = false;
 		c->bytes_since_snap = 0;
+		CTL_MAIN(c)->keep_from = c->img->end_offset;
 		log_info("controller %d: loaded the leader's snapshot at "
 		    "offset %lld epoch %d: %zu brokers, %zu topics",
 		    c->cfg->node_id, (long long)c->img->end_offset,
@@ -469,6 +506,115 @@ ctl_ipc_stop_cb(void *arg, const char *why)
 }
 
 /* "id@host:port" -> parts; 0 or -1. */
+static int ctl_parse_voter(const char *, int32_t *, char *, size_t, int *);
+
+/* The endpoint of a broker a client would use: PLAINTEXT, else the first. */
+static const struct mi_endpoint *
+ctl_broker_endpoint(const struct mi_broker *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->neps; i++)
+		if (b->eps[i].name != NULL &&
+		    strcmp(b->eps[i].name, "PLAINTEXT") == 0)
+			return &b->eps[i];
+	return b->neps > 0 ? &b->eps[0] : NULL;
+}
+
+/*
+ * DescribeCluster on a controller: endpoint type 2 lists the controllers
+ * (as Kafka's controllers do), type 1 (the default) the live, unfenced
+ * brokers of the image, as a broker's DescribeCluster would, and the
+ * moldau type 100 every registered broker, fenced ones too (the fenced
+ * ones are those of 100 missing in 1; moldau quorum describe shows them).
+ */
+#define CTL_ENDPOINT_BROKER	1
+#define CTL_ENDPOINT_CONTROLLER	2
+#define CTL_ENDPOINT_REGISTERED	100
+
+static int
+ctl_describe_cluster(struct ctl *c, const struct kp_req_hdr *h,
+    struct rd *rd, struct wbuf *w)
+{
+	const struct kp_msg *km = kp_msg_get(h->api_key);
+	struct kp_describe_cluster_request q;
+	struct kp_describe_cluster_response r;
+	struct kp_describe_cluster_response_describe_cluster_broker *v;
+	struct kp_arena a = { 0 };
+	const struct mi_endpoint *ep;
+	char host[256], *hp;
+	size_t i, n = 0, max;
+	int32_t id;
+	int port, rc = -1;
+
+	if (h->api_version < km->vmin || h->api_version > km->vmax)
+		return -1;
+	kp_init(km->req, &q);
+	if (kp_decode(rd, km->req, h->api_version,
+	    kp_flexible(km, h->api_version), &q, &a) != 0)
+		goto out;
+	kp_init(km->resp, &r);
+	r.endpoint_type = q.endpoint_type;
+	r.cluster_id.p = c->cfg->cluster_id;
+	r.cluster_id.len = (int32_t)strlen(c->cfg->cluster_id);
+	r.controller_id = raft_leader(c->raft);
+	max = c->img->nbrokers + c->cfg->controllers.n + 1;
+	v = kp_arena_alloc(&a, max * sizeof(*v));
+	if (q.endpoint_type == CTL_ENDPOINT_CONTROLLER) {
+		for (i = 0; i < c->cfg->controllers.n; i++) {
+			if (ctl_parse_voter(c->cfg->controllers.v[i], &id, host,
+			    sizeof(host), &port) != 0)
+				continue;
+			hp = kp_arena_alloc(&a, strlen(host) + 1);
+			memcpy(hp, host, strlen(host));
+			v[n].broker_id = id;
+			v[n].host.p = hp;
+			v[n].host.len = (int32_t)strlen(host);
+			v[n].port = port;
+			v[n++].rack.len = -1;
+		}
+	} else if (q.endpoint_type == CTL_ENDPOINT_BROKER ||
+	    q.endpoint_type == CTL_ENDPOINT_REGISTERED) {
+		for (i = 0; i < c->img->nbrokers; i++) {
+			const struct mi_broker *b = &c->img->brokers[i];
+
+			if ((b->fenced &&
+			    q.endpoint_type == CTL_ENDPOINT_BROKER) ||
+			    (ep = ctl_broker_endpoint(b)) == NULL)
+				continue;
+			v[n].broker_id = b->id;
+			v[n].host.p = ep->host;
+			v[n].host.len = (int32_t)strlen(ep->host);
+			v[n].port = ep->port;
+			v[n].rack.p = b->rack;
+			v[n++].rack.len = b->rack != NULL ?
+			    (int32_t)strlen(b->rack) : -1;
+		}
+	} else {
+		r.error_code = KERR_UNSUPPORTED_ENDPOINT_TYPE;
+		r.error_message.p = "unknown endpoint type";
+		r.error_message.len = (int32_t)strlen(r.error_message.p);
+	}
+	r.brokers.v = v;
+	r.brokers.n = (int32_t)n;
+	if (kp_encode(w, km->resp, h->api_version,
+	    kp_flexible(km, h->api_version), &r) == 0 && w->err == 0)
+		rc = 0;
+out:
+	kp_arena_clear(&a);
+	return rc;
+}
+
+/* Every API other than Raft's arrives here. */
+static int
+ctl_dispatch(const struct kp_req_hdr *h, struct rd *r, struct wbuf *w,
+    uint64_t token, void *arg)
+{
+	if (h->api_key == KP_API_DESCRIBE_CLUSTER)
+		return ctl_describe_cluster(arg, h, r, w);
+	return ctl_api(h, r, w, token, arg);
+}
+
 static int
 ctl_parse_voter(const char *s, int32_t *id, char *host, size_t hlen,
     int *port)
@@ -499,7 +645,7 @@ ctl_setup(struct ctl *c, const char *listen, char *bound_addr, size_t blen)
 {
 	struct raft_cfg rc;
 	struct raft_boot boot;
-	char host[256], lhost[256], dir[4096], err[512];
+	char host[256], lhost[256], dir[4096], err[8192];
 	int32_t id;
 	int port, lport = -1, bound;
 	size_t i, snap_len = 0;
@@ -509,7 +655,7 @@ ctl_setup(struct ctl *c, const char *listen, char *bound_addr, size_t blen)
 	raft_cfg_defaults(&rc);
 	rc.id = c->cfg->node_id;
 	rc.seed = (uint64_t)ctl_now_ms() ^ ((uint64_t)rc.id << 32);
-	c->io = rio_new(c->base, rc.id, ctl_recv, ctl_api, c);
+	c->io = rio_new(c->base, rc.id, ctl_recv, ctl_dispatch, c);
 	for (i = 0; i < c->cfg->controllers.n; i++) {
 		if (ctl_parse_voter(c->cfg->controllers.v[i], &id, host,
 		    sizeof(host), &port) != 0 || rc.nvoters == RAFT_MAX_VOTERS) {
@@ -576,6 +722,7 @@ ctl_setup(struct ctl *c, const char *listen, char *bound_addr, size_t blen)
 		return -1;
 	}
 	meta_log_set_free(c->log, ctl_job_free);
+	CTL_MAIN(c)->keep_from = c->img->end_offset;
 	if (c->img->end_offset > 0) {
 		boot.snap_offset = c->img->end_offset;
 		boot.snap_epoch = c->img->last_epoch;
@@ -612,7 +759,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct ctl c;
+	struct ctl_main m;
 	const char *path = NULL, *listen = NULL;
 	char **sets = NULL, *errs = NULL;
 	size_t nsets = 0;
@@ -649,8 +796,8 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	memset(&c, 0, sizeof(c));
-	if (config_load(path, sets, nsets, &c.cfg, &errs) != 0) {
+	memset(&m, 0, sizeof(m));
+	if (config_load(path, sets, nsets, &m.c.cfg, &errs) != 0) {
 		fprintf(stderr, "%s", errs);
 		free(errs);
 		free(sets);
@@ -658,46 +805,47 @@ main(int argc, char **argv)
 	}
 	free(sets);
 	if (check) {
-		config_free(c.cfg);
+		config_free(m.c.cfg);
 		return 0;
 	}
-	if (log_level_parse(c.cfg->log_level, &lvl) == 0)
+	if (log_level_parse(m.c.cfg->log_level, &lvl) == 0)
 		log_set_level(lvl);
 	signal(SIGPIPE, SIG_IGN);
-	c.base = event_base_new();
-	if (c.base == NULL)
+	m.c.base = event_base_new();
+	if (m.c.base == NULL)
 		fatalx("controller: event_base_new");
-	c.ready_ev = event_new(c.base, -1, 0, ctl_ready_cb, &c);
-	c.tick_ev = event_new(c.base, -1, EV_PERSIST, ctl_tick_cb, &c);
-	c.sig_int = evsignal_new(c.base, SIGINT, ctl_signal_cb, &c);
-	c.sig_term = evsignal_new(c.base, SIGTERM, ctl_signal_cb, &c);
-	c.compact_to = -1;
-	if (supervised && (ic = ipc_child_open(c.base, IPC_CHILD_FD,
-	    "controller", ctl_ipc_stop_cb, &c)) == NULL)
+	m.c.ready_ev = event_new(m.c.base, -1, 0, ctl_ready_cb, &m.c);
+	m.c.tick_ev = event_new(m.c.base, -1, EV_PERSIST, ctl_tick_cb, &m.c);
+	m.c.sig_int = evsignal_new(m.c.base, SIGINT, ctl_signal_cb, &m.c);
+	m.c.sig_term = evsignal_new(m.c.base, SIGTERM, ctl_signal_cb, &m.c);
+	m.c.compact_to = -1;
+	m.snap_ms = ctl_now_ms();
+	if (supervised && (ic = ipc_child_open(m.c.base, IPC_CHILD_FD,
+	    "controller", ctl_ipc_stop_cb, &m.c)) == NULL)
 		goto out;
-	if (ctl_setup(&c, listen, bound, sizeof(bound)) != 0)
+	if (ctl_setup(&m.c, listen, bound, sizeof(bound)) != 0)
 		goto out;
-	event_add(c.tick_ev, &tv);
-	event_add(c.sig_int, NULL);
-	event_add(c.sig_term, NULL);
+	event_add(m.c.tick_ev, &tv);
+	event_add(m.c.sig_int, NULL);
+	event_add(m.c.sig_term, NULL);
 	if (ic != NULL)
 		ipc_child_ready(ic, ready, 1);
-	event_base_dispatch(c.base);
+	event_base_dispatch(m.c.base);
 	rc = 0;
 out:
 	ipc_child_free(ic);
-	ctl_api_free(&c);
-	rio_free(c.io);
-	bg_free(c.bg);
-	meta_log_close(c.log);
-	raft_free(c.raft);
-	meta_image_free(c.img);
-	free(c.meta_dir);
-	event_free(c.ready_ev);
-	event_free(c.tick_ev);
-	event_free(c.sig_int);
-	event_free(c.sig_term);
-	event_base_free(c.base);
-	config_free(c.cfg);
+	ctl_api_free(&m.c);
+	rio_free(m.c.io);
+	bg_free(m.c.bg);
+	meta_log_close(m.c.log);
+	raft_free(m.c.raft);
+	meta_image_free(m.c.img);
+	free(m.c.meta_dir);
+	event_free(m.c.ready_ev);
+	event_free(m.c.tick_ev);
+	event_free(m.c.sig_int);
+	event_free(m.c.sig_term);
+	event_base_free(m.c.base);
+	config_free(m.c.cfg);
 	return rc;
 }

@@ -85,6 +85,8 @@ mi_topic_clear(struct mi_topic *t)
 	for (i = 0; i < t->nparts; i++) {
 		free(t->parts[i].replicas.v);
 		free(t->parts[i].isr.v);
+		free(t->parts[i].adding.v);
+		free(t->parts[i].removing.v);
 	}
 	free(t->parts);
 	free(t->name);
@@ -157,6 +159,13 @@ meta_image_dup(const struct meta_image *src)
 			d->parts[j] = s->parts[j];
 			d->parts[j].replicas.v = NULL;
 			d->parts[j].isr.v = NULL;
+			d->parts[j].adding.v = NULL;
+			d->parts[j].removing.v = NULL;
+			mi_ints_set(&d->parts[j].adding, s->parts[j].adding.v,
+			    (int32_t)s->parts[j].adding.n);
+			mi_ints_set(&d->parts[j].removing,
+			    s->parts[j].removing.v,
+			    (int32_t)s->parts[j].removing.n);
 			mi_ints_set(&d->parts[j].replicas,
 			    s->parts[j].replicas.v,
 			    (int32_t)s->parts[j].replicas.n);
@@ -433,7 +442,11 @@ mi_partition_record(struct meta_image *img,
 	p = mi_partition(t, r->partition_id, true);
 	mi_ints_set(&p->replicas, r->replicas.v, r->replicas.n);
 	mi_ints_set(&p->isr, r->isr.v, r->isr.n);
+	mi_ints_set(&p->adding, r->adding_replicas.v, r->adding_replicas.n);
+	mi_ints_set(&p->removing, r->removing_replicas.v,
+	    r->removing_replicas.n);
 	p->leader = r->leader;
+	p->recovery = r->leader_recovery_state > 0 ? 1 : 0;
 	p->leader_epoch = r->leader_epoch;
 	p->partition_epoch = r->partition_epoch;
 }
@@ -451,7 +464,17 @@ mi_partition_change(struct meta_image *img,
 		mi_ints_set(&p->isr, r->isr.v, r->isr.n);
 	if (r->replicas.n >= 0)
 		mi_ints_set(&p->replicas, r->replicas.v, r->replicas.n);
-	if (r->leader != -2 && r->leader != p->leader) {
+	if (r->adding_replicas.n >= 0)
+		mi_ints_set(&p->adding, r->adding_replicas.v,
+		    r->adding_replicas.n);
+	if (r->removing_replicas.n >= 0)
+		mi_ints_set(&p->removing, r->removing_replicas.v,
+		    r->removing_replicas.n);
+	if (r->leader_recovery_state >= 0)
+		p->recovery = r->leader_recovery_state;
+	/* As in Kafka: a leader field (even the same leader) bumps the
+	   leader epoch; -2 leaves both alone. */
+	if (r->leader != -2) {
 		p->leader = r->leader;
 		p->leader_epoch++;
 	}

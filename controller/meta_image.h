@@ -67,6 +67,11 @@ struct mi_partition {
 	int32_t		leader;		/* -1: none */
 	int32_t		leader_epoch;
 	int32_t		partition_epoch;
+	/* A reassignment in progress (empty otherwise); not yet in snapshots,
+	   meta_image_equal or the digest. */
+	struct mi_ints	adding;
+	struct mi_ints	removing;
+	int8_t		recovery;	/* LeaderRecoveryState: 1 recovering */
 };
 
 struct mi_topic {

@@ -391,7 +391,19 @@ meta_log_open(const char *dir, int64_t snap_offset, struct raft_boot *boot,
 		    (long long)ml->start, (long long)snap_offset, dir);
 		goto fail;
 	}
-	if (ml->start != snap_offset) {
+	/* A log that covers the snapshot keeps its older entries on disk (a
+	   fallback to an older snapshot replays them); the core gets the
+	   entries from the snapshot on. */
+	if (ml->start < snap_offset &&
+	    snap_offset <= ml->start + (int64_t)ml->npos) {
+		v = (struct raft_entry *)(uintptr_t)boot->entries;
+		skip = (size_t)(snap_offset - ml->start);
+		for (i = 0; i < skip; i++)
+			raft_entry_clear(&v[i]);
+		for (i = skip; i < boot->nentries; i++)
+			v[i - skip] = v[i];
+		boot->nentries -= skip;
+	} else if (ml->start != snap_offset) {
 		if (meta_rewrite(ml, snap_offset, true) != 0) {
 			snprintf(err, errlen, "%s: cannot drop the log before "
 			    "offset %lld", dir, (long long)snap_offset);

@@ -46,9 +46,10 @@ struct meta_job {
 typedef void (*meta_job_done_fn)(struct meta_job *, void *);
 
 /* Open (creating) dir and load its state into boot (free with
-   meta_log_boot_clear).  A torn tail of the log is cut off.  The log is
-   made to start at snap_offset (the snapshot the caller loaded, 0 none):
-   older entries are dropped; a log that starts after it is refused. */
+   meta_log_boot_clear).  A torn tail of the log is cut off.  boot gets
+   the entries from snap_offset (the snapshot the caller loaded, 0 none);
+   older ones stay on disk while the log reaches snap_offset, otherwise
+   the log restarts empty there; a log that starts after it is refused. */
 struct meta_log *meta_log_open(const char *dir, int64_t snap_offset,
 	    struct raft_boot *boot, char *err, size_t errlen);
 /* Called for jobs still queued at close instead of free(). */

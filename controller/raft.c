@@ -562,6 +562,14 @@ raft_check_epoch(struct raft *r, const struct raft_msg *m, int64_t now)
 	}
 	if (m->epoch == r->hard.epoch)
 		return true;
+	/* A fetch in an epoch this node has not seen is not trusted (as in
+	   Kafka): answered UNKNOWN_LEADER_EPOCH, the epoch is not taken. */
+	if (m->type == RAFT_FETCH_REQ || m->type == RAFT_FETCH_SNAP_REQ) {
+		resp = raft_reply(r, m, m->type + 1);
+		resp->error = RAFT_ERR_UNKNOWN_EPOCH;
+		resp->leader_id = raft_leader(r);
+		return false;
+	}
 	/* A newer epoch: learn it, and its leader when the message says. */
 	if (m->type == RAFT_BEGIN_EPOCH_REQ)
 		raft_become_follower(r, m->epoch, m->from, now);
@@ -573,10 +581,35 @@ raft_check_epoch(struct raft *r, const struct raft_msg *m, int64_t now)
 	return true;
 }
 
+/*
+ * Messages no voter sends: an epoch that leaves no room for another
+ * election, or quorum requests with a negative epoch or (Vote, BeginQuorumEpoch,
+ * EndQuorumEpoch) from a node that is not a voter.  Observers only fetch.
+ */
+static bool
+raft_msg_bogus(const struct raft *r, const struct raft_msg *m)
+{
+	if (m->epoch == INT32_MAX)
+		return true;
+	switch (m->type) {
+	case RAFT_VOTE_REQ:
+	case RAFT_BEGIN_EPOCH_REQ:
+	case RAFT_END_EPOCH_REQ:
+		return m->epoch < 0 || raft_voter_index(r, m->from) < 0;
+	case RAFT_FETCH_REQ:
+	case RAFT_FETCH_SNAP_REQ:
+		return false;	/* a stale epoch is answered FENCED */
+	default:
+		return !(m->type >= RAFT_VOTE_REQ &&
+		    m->type <= RAFT_FETCH_SNAP_RESP);
+	}
+}
+
 void
 raft_recv(struct raft *r, const struct raft_msg *m, int64_t now)
 {
-	if (m->to != r->cfg.id || m->from == r->cfg.id)
+	if (m->to != r->cfg.id || m->from == r->cfg.id ||
+	    raft_msg_bogus(r, m))
 		return;
 	if (!raft_check_epoch(r, m, now))
 		return;

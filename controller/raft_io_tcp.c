@@ -246,6 +246,14 @@ rio_api_of(int type)
 	}
 }
 
+static bool
+rio_is_raft_api(int16_t api)
+{
+	return api == KP_API_VOTE || api == KP_API_BEGIN_QUORUM_EPOCH ||
+	    api == KP_API_END_QUORUM_EPOCH || api == KP_API_FETCH ||
+	    api == KP_API_FETCH_SNAPSHOT;
+}
+
 static int16_t
 rio_version_of(int16_t api)
 {
@@ -826,11 +834,7 @@ rio_handle_req(struct rio_conn *c, struct rd *r)
 
 	if (kp_req_hdr_decode(r, &h) != 0)
 		return -1;
-	if (h.api_key != KP_API_VOTE &&
-	    h.api_key != KP_API_BEGIN_QUORUM_EPOCH &&
-	    h.api_key != KP_API_END_QUORUM_EPOCH &&
-	    h.api_key != KP_API_FETCH &&
-	    h.api_key != KP_API_FETCH_SNAPSHOT) {
+	if (!rio_is_raft_api(h.api_key)) {
 		uint64_t token = io->next_req_id++;
 
 		if (io->npend == RIO_PENDING)
@@ -935,6 +939,36 @@ rio_answer(struct rio *io, uint64_t token, const struct wbuf *body)
 	/* Requests that arrived meanwhile: from the loop, not from here. */
 	bufferevent_trigger(pd.c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
 	    BEV_TRIG_DEFER_CALLBACKS);
+}
+
+int
+rio_decode_request(struct rd *r, int16_t api, int16_t v, struct raft_msg *m,
+    struct kp_arena *a)
+{
+	if (!rio_is_raft_api(api) || v != rio_version_of(api))
+		return -1;
+	return rio_decode_req(r, api, v, m, a);
+}
+
+int
+rio_decode_response(struct rd *r, int16_t api, struct raft_msg *m,
+    struct kp_arena *a)
+{
+	static const int types[] = { RAFT_VOTE_RESP, RAFT_BEGIN_EPOCH_RESP,
+	    RAFT_END_EPOCH_RESP, RAFT_FETCH_RESP, RAFT_FETCH_SNAP_RESP };
+	struct rio_sent s;
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (rio_api_of(types[i]) == api)
+			s.type = types[i];
+	if (s.type == 0)
+		return -1;
+	s.api = api;
+	s.version = rio_version_of(api);
+	s.req_id = 1;
+	return rio_decode_resp(r, &s, m, a);
 }
 
 void

@@ -40,4 +40,12 @@ void	rio_send(struct rio *, struct raft_msg *);
 void	rio_answer(struct rio *, uint64_t token, const struct wbuf *);
 void	rio_free(struct rio *);
 
+/* What peers send, decoded as the transport does (for the fuzzer): a
+   request body of a Raft API at version (-1 unless it is the version we
+   speak), or the body of a response to our request of api. */
+int	rio_decode_request(struct rd *, int16_t api, int16_t version,
+	    struct raft_msg *, struct kp_arena *);
+int	rio_decode_response(struct rd *, int16_t api, struct raft_msg *,
+	    struct kp_arena *);
+
 #endif

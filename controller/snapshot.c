@@ -561,12 +561,28 @@ snap_names_free(char **v, size_t n)
 	free(v);
 }
 
+/* Keep a damaged snapshot for inspection, out of the way of the next
+   start and of snapshot_prune. */
+static void
+snap_set_aside(const char *dir, const char *name)
+{
+	char from[4096], to[4200];
+
+	snprintf(from, sizeof(from), "%s/%s", dir, name);
+	snprintf(to, sizeof(to), "%s.damaged", from);
+	if (rename(from, to) != 0)
+		log_warn("controller: rename %s", from);
+	else
+		log_warnx("controller: moved the damaged snapshot aside to %s",
+		    to);
+}
+
 int
 snapshot_load_newest(const char *dir, struct meta_image **img,
     uint8_t **bytes, size_t *len, char *err, size_t errlen)
 {
-	char **v = NULL, path[4096], why[4400];
-	size_t n, i;
+	char **v = NULL, path[4096], why[4400], first[4400] = "";
+	size_t n, i, k;
 	int64_t off;
 	int32_t ep;
 
@@ -595,11 +611,16 @@ snapshot_load_newest(const char *dir, struct meta_image **img,
 		if (*img != NULL)
 			break;
 		log_warnx("controller: skipping snapshot: %s", why);
+		if (first[0] == '\0')
+			snprintf(first, sizeof(first), "%s", why);
 	}
+	if (*img != NULL)
+		for (k = 0; k < i; k++)
+			snap_set_aside(dir, v[k]);
 	snap_names_free(v, n);
 	if (n > 0 && *img == NULL) {
-		snprintf(err, errlen, "%s: none of the %zu snapshots loads",
-		    dir, n);
+		snprintf(err, errlen, "no usable snapshot in %s (%zu damaged; "
+		    "newest: %s)", dir, n, first);
 		return -1;
 	}
 	return 0;

@@ -29,7 +29,8 @@ int	snapshot_write(const char *dir, const struct meta_image *img,
 /* Load one snapshot file; NULL with err on any damage. */
 struct meta_image *snapshot_load(const char *path, char *err, size_t errlen);
 /* The newest snapshot of dir that loads, falling back to older ones (each
-   refusal is logged).  Returns 0 with *img NULL when there is none, -1 if
+   refusal is logged; the damaged newer files are renamed to
+   <name>.damaged once an older one loads).  Returns 0 with *img NULL when there is none, -1 if
    snapshots exist but none loads.  bytes/len get the file's contents. */
 int	snapshot_load_newest(const char *dir, struct meta_image **img,
 	    uint8_t **bytes, size_t *len, char *err, size_t errlen);

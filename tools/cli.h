@@ -97,5 +97,6 @@ int	tool_get_offsets(int, char **);
 int	tool_delete_records(int, char **);
 int	tool_storage(int, char **);		/* cli_storage.c */
 int	tool_status(int, char **);		/* cli_status.c */
+int	tool_metadata_quorum(int, char **);	/* cli_quorum.c */
 
 #endif

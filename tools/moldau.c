@@ -19,6 +19,8 @@ static const struct cli_tool tools[] = {
 	{ "kafka-delete-records", tool_delete_records },
 	{ "kafka-storage", tool_storage },
 	{ "moldau-status", tool_status },
+	{ "kafka-metadata-quorum", tool_metadata_quorum },
+	{ "moldau-quorum", tool_metadata_quorum },	/* moldau quorum */
 };
 
 #define NTOOLS	(sizeof(tools) / sizeof(tools[0]))
@@ -57,6 +59,7 @@ static const struct subcmd subcmds[] = {
 	{ "storage", "random-uuid", "kafka-storage", { "random-uuid" }, NULL,
 	    0 },
 	{ "storage", "info", "kafka-storage", { "info" }, NULL, 0 },
+	{ "quorum", "describe", "moldau-quorum", { "describe" }, NULL, 0 },
 };
 
 #define NSUBCMDS	(sizeof(subcmds) / sizeof(subcmds[0]))
@@ -80,12 +83,14 @@ static const char usage[] =
     "  moldau consume TOPIC [--from-beginning] [--max-messages N]\n"
     "  moldau status [--config FILE] [--json]\n"
     "  moldau storage format --cluster-id ID --config FILE\n"
-    "  moldau storage random-uuid | info --config FILE\n\n"
+    "  moldau storage random-uuid | info --config FILE\n"
+    "  moldau quorum describe --bootstrap-controller HOST:PORT "
+    "[--status|--replication]\n\n"
     "Kafka-named tools (also installed as kafka-*.sh):\n"
     "  moldau kafka-topics|kafka-console-producer|kafka-console-consumer|\n"
     "         kafka-consumer-groups|kafka-configs|kafka-get-offsets|"
     "kafka-delete-records|\n"
-    "         kafka-storage ARGS\n"
+    "         kafka-storage|kafka-metadata-quorum ARGS\n"
     "Each takes --help.  The default bootstrap server is "
     CLI_DEFAULT_BOOTSTRAP ".\n";
 

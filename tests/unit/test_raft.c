@@ -185,6 +185,59 @@ test_stale_epoch_rejected(void **state)
 	raft_free(r);
 }
 
+/* What no voter sends is not trusted: quorum requests from a non-voter or
+   with the last possible epoch are dropped, a fetch in an unknown newer
+   epoch is answered UNKNOWN_LEADER_EPOCH without taking that epoch. */
+static void
+test_bogus_messages_ignored(void **state)
+{
+	struct raft_hard h = { 5, -1, -1 };
+	struct raft_boot boot = { 0 };
+	struct raft *r;
+	struct out o = { 0 };
+	struct raft_msg m = { 0 };
+	const struct raft_msg *resp;
+
+	(void)state;
+	boot.hard = h;
+	r = mk(2, 3, &boot);
+	m.type = RAFT_BEGIN_EPOCH_REQ;
+	m.from = 77;
+	m.to = 2;
+	m.epoch = 9;
+	raft_recv(r, &m, 10);
+	m.type = RAFT_VOTE_REQ;
+	raft_recv(r, &m, 10);
+	m.type = RAFT_END_EPOCH_REQ;
+	raft_recv(r, &m, 10);
+	m.type = RAFT_VOTE_REQ;
+	m.from = 1;
+	m.epoch = INT32_MAX;
+	raft_recv(r, &m, 10);
+	m.type = RAFT_BEGIN_EPOCH_REQ;
+	m.epoch = -3;
+	raft_recv(r, &m, 10);
+	drain(r, &o, 10);
+	assert_int_equal(o.n, 0);
+	assert_int_equal(raft_epoch(r), 5);
+	assert_int_equal(raft_role(r), RAFT_UNATTACHED);
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_FETCH_REQ;
+	m.from = 101;		/* an observer */
+	m.to = 2;
+	m.epoch = 1000;
+	m.req_id = 5;
+	raft_recv(r, &m, 11);
+	drain(r, &o, 11);
+	resp = find(&o, RAFT_FETCH_RESP, 101);
+	assert_non_null(resp);
+	assert_int_equal(resp->error, RAFT_ERR_UNKNOWN_EPOCH);
+	assert_int_equal(resp->req_id, 5);
+	assert_int_equal(raft_epoch(r), 5);
+	out_clear(&o);
+	raft_free(r);
+}
+
 static void
 test_truncation_on_divergence(void **state)
 {
@@ -295,6 +348,7 @@ main(void)
 		cmocka_unit_test(test_single_voter_leads),
 		cmocka_unit_test(test_election),
 		cmocka_unit_test(test_stale_epoch_rejected),
+		cmocka_unit_test(test_bogus_messages_ignored),
 		cmocka_unit_test(test_truncation_on_divergence),
 		cmocka_unit_test(test_fetch_below_log_start_gets_snapshot),
 	};

@@ -166,7 +166,7 @@ static void
 test_damaged(void **state)
 {
 	struct meta_image *a = image(2, 10, 1), *b = image(4, 20, 1), *got;
-	char pa[4096], pb[4096], err[512];
+	char pa[4096], pb[4096], pdam[4200], err[8192];
 	uint8_t *bytes;
 	size_t len;
 
@@ -183,11 +183,19 @@ test_damaged(void **state)
 	assert_true(meta_image_equal(a, got));
 	meta_image_free(got);
 	free(bytes);
+	/* The damaged one is kept aside, out of the next start's way. */
+	assert_int_not_equal(access(pb, F_OK), 0);
+	snprintf(pdam, sizeof(pdam), "%s.damaged", pb);
+	assert_int_equal(access(pdam, F_OK), 0);
 	write_file(pa, "not a database at all, not at all", 33);
 	assert_int_equal(snapshot_load_newest(dir, &got, &bytes, &len, err,
 	    sizeof(err)), -1);
 	assert_null(got);
-	assert_non_null(strstr(err, "none of the 2 snapshots"));
+	/* The refusal names the file and why. */
+	assert_non_null(strstr(err, "1 damaged"));
+	assert_non_null(strstr(err, pa));
+	assert_non_null(strstr(err, "not a metadata snapshot"));
+	assert_int_equal(access(pa, F_OK), 0);
 	meta_image_free(a);
 	meta_image_free(b);
 }
