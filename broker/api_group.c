@@ -12,6 +12,8 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "meta_client.h"
+#include "replica.h"
 
 #define OFFSET_METADATA_MAX	4096
 
@@ -34,6 +36,35 @@ alloc_n(struct req *r, const struct kp_struct *d, int32_t n)
 	return v;
 }
 
+/* The leader of the group's partition of __consumer_offsets. */
+static void
+coordinator_of(struct broker *b, struct topic *ot, struct kstr key,
+    int16_t *err, int32_t *node, struct kstr *host, int32_t *port)
+{
+	struct partition *p;
+	const char *h;
+	int id, pt;
+
+	*node = -1;
+	*host = kstr_c("");
+	*port = -1;
+	if (*err != KERR_NONE)
+		return;
+	p = ot == NULL ? NULL : topic_partition(ot, group_partition_for(
+	    key.p, key.len > 0 ? (size_t)key.len : 0, ot->npart));
+	id = p != NULL ? replica_leader_id(b, p) : -1;
+	if (id == b->cfg->node_id) {
+		h = b->adv_host;
+		pt = b->adv_port;
+	} else if (id < 0 || meta_client_broker_addr(b->mc, id, &h, &pt) != 0) {
+		*err = KERR_COORDINATOR_NOT_AVAILABLE;
+		return;
+	}
+	*node = id;
+	*host = kstr_c(h);
+	*port = pt;
+}
+
 void
 api_find_coordinator(struct broker *b, struct req *r)
 {
@@ -42,6 +73,7 @@ api_find_coordinator(struct broker *b, struct req *r)
 	struct kp_find_coordinator_response resp;
 	int16_t err = req->key_type == 0 ? KERR_NONE :
 	    KERR_COORDINATOR_NOT_AVAILABLE;
+	struct topic *ot;
 
 	/* Groups need __consumer_offsets: have the controller create it. */
 	if (err == KERR_NONE && topics_find(&b->topics, GROUP_OFFSETS_TOPIC,
@@ -58,12 +90,13 @@ api_find_coordinator(struct broker *b, struct req *r)
 		err = KERR_COORDINATOR_NOT_AVAILABLE;
 	}
 	kp_init(&kp_find_coordinator_response_desc, &resp);
+	ot = topics_find(&b->topics, GROUP_OFFSETS_TOPIC,
+	    strlen(GROUP_OFFSETS_TOPIC));
 	if (r->hdr.api_version < 4) {
 		resp.error_code = err;
 		resp.error_message.len = -1;
-		resp.node_id = err == KERR_NONE ? b->cfg->node_id : -1;
-		resp.host = kstr_c(err == KERR_NONE ? b->adv_host : "");
-		resp.port = err == KERR_NONE ? b->adv_port : -1;
+		coordinator_of(b, ot, req->key, &resp.error_code,
+		    &resp.node_id, &resp.host, &resp.port);
 	} else {
 		struct kp_find_coordinator_response_coordinator *c =
 		    alloc_n(r, cd, req->coordinator_keys.n);
@@ -72,9 +105,8 @@ api_find_coordinator(struct broker *b, struct req *r)
 			c[i].key = req->coordinator_keys.v[i];
 			c[i].error_code = err;
 			c[i].error_message.len = -1;
-			c[i].node_id = err == KERR_NONE ? b->cfg->node_id : -1;
-			c[i].host = kstr_c(err == KERR_NONE ? b->adv_host : "");
-			c[i].port = err == KERR_NONE ? b->adv_port : -1;
+			coordinator_of(b, ot, c[i].key, &c[i].error_code,
+			    &c[i].node_id, &c[i].host, &c[i].port);
 		}
 		resp.coordinators.v = c;
 		resp.coordinators.n = req->coordinator_keys.n > 0 ?
@@ -89,9 +121,13 @@ api_join_group(struct broker *b, struct req *r)
 	struct kp_join_group_request *req = r->msg;
 	struct kp_join_group_response resp;
 
-	if (req->group_id.len <= 0) {
+	int16_t cerr = req->group_id.len <= 0 ? KERR_INVALID_GROUP_ID :
+	    groups_coordinator(&b->groups, req->group_id.p,
+	    (size_t)req->group_id.len);
+
+	if (cerr != KERR_NONE) {
 		kp_init(&kp_join_group_response_desc, &resp);
-		resp.error_code = KERR_INVALID_GROUP_ID;
+		resp.error_code = cerr;
 		resp.member_id = req->member_id;
 		resp.protocol_name = kstr_c(r->hdr.api_version >= 7 ? NULL : "");
 		req_respond(r, &kp_join_group_response_desc, &resp);
@@ -108,14 +144,16 @@ api_sync_group(struct broker *b, struct req *r)
 	struct group *g = group_find(&b->groups, req->group_id.p,
 	    (size_t)(req->group_id.len > 0 ? req->group_id.len : 0));
 	struct kp_sync_group_response resp;
+	int16_t cerr = req->group_id.len <= 0 ? KERR_INVALID_GROUP_ID :
+	    groups_coordinator(&b->groups, req->group_id.p,
+	    (size_t)req->group_id.len);
 
-	if (g != NULL) {
+	if (g != NULL && cerr == KERR_NONE) {
 		group_sync(g, r);
 		return;
 	}
 	kp_init(&kp_sync_group_response_desc, &resp);
-	resp.error_code = req->group_id.len <= 0 ? KERR_INVALID_GROUP_ID :
-	    KERR_UNKNOWN_MEMBER_ID;
+	resp.error_code = cerr != KERR_NONE ? cerr : KERR_UNKNOWN_MEMBER_ID;
 	req_respond(r, &kp_sync_group_response_desc, &resp);
 }
 
@@ -128,8 +166,11 @@ api_heartbeat(struct broker *b, struct req *r)
 	struct kp_heartbeat_response resp;
 
 	kp_init(&kp_heartbeat_response_desc, &resp);
-	resp.error_code = g == NULL ? KERR_UNKNOWN_MEMBER_ID :
-	    group_heartbeat(g, &req->member_id, req->generation_id);
+	resp.error_code = groups_coordinator(&b->groups, req->group_id.p,
+	    (size_t)(req->group_id.len > 0 ? req->group_id.len : 0));
+	if (resp.error_code == KERR_NONE)
+		resp.error_code = g == NULL ? KERR_UNKNOWN_MEMBER_ID :
+		    group_heartbeat(g, &req->member_id, req->generation_id);
 	req_respond(r, &kp_heartbeat_response_desc, &resp);
 }
 
@@ -208,6 +249,9 @@ api_offset_commit(struct broker *b, struct req *r)
 
 	if (req->group_id.len <= 0)
 		gerr = KERR_INVALID_GROUP_ID;
+	else if ((gerr = groups_coordinator(&b->groups, req->group_id.p,
+	    (size_t)req->group_id.len)) != KERR_NONE)
+		;
 	else {
 		g = group_find(&b->groups, req->group_id.p,
 		    (size_t)req->group_id.len);
@@ -339,7 +383,15 @@ offset_fetch_legacy(struct broker *b, struct req *r)
 	    (size_t)(req->group_id.len > 0 ? req->group_id.len : 0));
 	of_topic *ot;
 	int32_t nt;
+	int16_t cerr = groups_coordinator(&b->groups, req->group_id.p,
+	    (size_t)(req->group_id.len > 0 ? req->group_id.len : 0));
 
+	if (cerr != KERR_NONE && r->hdr.api_version >= 2) {
+		kp_init(&kp_offset_fetch_response_desc, &resp);
+		resp.error_code = cerr;
+		req_respond(r, &kp_offset_fetch_response_desc, &resp);
+		return;
+	}
 	/* The v0-7 request topic has the same shape as the v8 one. */
 	if (req->topics.n >= 0) {
 		names = kp_arena_alloc(&r->arena, (size_t)(req->topics.n + 1) *
@@ -399,6 +451,13 @@ api_offset_fetch(struct broker *b, struct req *r)
 		of_topic *ot;
 		int32_t nt;
 
+		gv[i].error_code = groups_coordinator(&b->groups,
+		    rg->group_id.p, (size_t)(rg->group_id.len > 0 ?
+		    rg->group_id.len : 0));
+		if (gv[i].error_code != KERR_NONE) {
+			gv[i].group_id = rg->group_id;
+			continue;
+		}
 		offsets_of_group(r, g, rg->topics.n >= 0 ? rg->topics.v : NULL,
 		    rg->topics.n, &ot, &nt);
 		gv[i].group_id = rg->group_id;

@@ -144,6 +144,7 @@ api_autocreate(struct broker *b, struct req *r, const struct kstr *names,
 	struct kp_create_topics_request *q;
 	struct kp_create_topics_request_creatable_topic *t;
 	struct kp_create_topics_request_createable_topic_config *c = NULL;
+	int32_t rf = b->cfg->default_replication_factor;
 
 	q = api_new(r, &kp_create_topics_request_desc, 1);
 	t = api_new(r, &kp_create_topics_request_creatable_topic_desc, n);
@@ -156,11 +157,21 @@ api_autocreate(struct broker *b, struct req *r, const struct kstr *names,
 			c[i].value = api_kstr(icfg[i][1]);
 		}
 	}
+	if (internal) {
+		/* offsets.topic.replication.factor, as far as the live
+		   brokers allow (one on a single node). */
+		struct mc_broker *mb;
+		size_t live = meta_client_brokers(b->mc, &mb);
+
+		free(mb);
+		rf = b->cfg->offsets_topic_replication_factor;
+		if ((size_t)rf > live)
+			rf = (int32_t)live;
+	}
 	for (size_t i = 0; i < n; i++) {
 		t[i].name = names[i];
 		t[i].num_partitions = nparts;
-		t[i].replication_factor =
-		    (int16_t)b->cfg->default_replication_factor;
+		t[i].replication_factor = (int16_t)rf;
 		t[i].assignments.n = 0;
 		t[i].configs.v = c;
 		t[i].configs.n = internal ? (int32_t)nicfg : 0;

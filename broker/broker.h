@@ -127,7 +127,9 @@ int	plog_set_clean_end(struct plog *, int64_t offset);
 struct follower {
 	int32_t		 id;
 	int64_t		 leo;		/* its log end, from its fetches */
-	int64_t		 caught_up_ms;	/* last time leo >= our log end */
+	int64_t		 caught_up_ms;	/* last time it had all we had */
+	int64_t		 last_fetch_ms;	/* its previous fetch */
+	int64_t		 last_fetch_end; /* our log end then */
 };
 
 struct partition {
@@ -148,6 +150,7 @@ struct partition {
 	struct follower	*fols;		/* leader: the other replicas */
 	size_t		 nfols;
 	bool		 alter_inflight; /* an AlterPartition is out */
+	int64_t		 alter_after_ms; /* after a refusal: not before */
 	bool		 hosted;	/* a replica here (else not served) */
 	struct lep	*lep;		/* epoch history, loaded on use */
 };
@@ -248,6 +251,7 @@ struct broker {
 	struct ipc_child	*ipc;		/* under moldaud, else NULL */
 	struct replica_mgr	*repl;		/* replica.c */
 	bool			 serving;	/* listeners accept clients */
+	bool			 stopping;	/* controlled shutdown begun */
 	TAILQ_HEAD(, req)	 waiting;	/* long-polling fetches */
 	struct event		*wake;		/* re-check waiting fetches */
 	struct event		*sigterm, *sigint;

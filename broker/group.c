@@ -441,6 +441,21 @@ group_join_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
+group_unload(struct group *g)
+{
+	struct gmember *m;
+
+	TAILQ_FOREACH(m, &g->members, entry) {
+		if (m->join_req != NULL)
+			join_respond(m, KERR_NOT_COORDINATOR);
+		if (m->sync_req != NULL)
+			sync_respond(m, m->sync_req, KERR_NOT_COORDINATOR);
+	}
+	TAILQ_REMOVE(&g->groups->list, g, entry);
+	group_free(g);
+}
+
+void
 group_req_cancel(struct req *r)
 {
 	struct group *g = r->cancel_arg;

@@ -88,7 +88,17 @@ struct groups {
 };
 
 void	groups_init(struct groups *, struct broker *);
-int	groups_load(struct groups *);
+/* KERR_NONE when this broker coordinates group id (leads its partition of
+ * __consumer_offsets), else NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE. */
+int16_t	groups_coordinator(struct groups *, const char *, size_t);
+/* Leadership of a __consumer_offsets partition came here / went away. */
+struct partition;
+void	groups_load_partition(struct groups *, struct partition *);
+void	groups_unload_partition(struct groups *, struct partition *);
+void	group_free(struct group *);
+/* Drop a group's state here (another broker coordinates it now): waiting
+ * requests get NOT_COORDINATOR. */
+void	group_unload(struct group *);
 void	groups_clear(struct groups *);
 struct group *group_find(struct groups *, const char *, size_t);
 struct group *group_get(struct groups *, const char *, size_t);

@@ -12,6 +12,7 @@
 #include "broker.h"
 #include "compress.h"
 #include "group.h"
+#include "replica.h"
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
@@ -115,7 +116,7 @@ group_get(struct groups *gs, const char *id, size_t len)
 	return g;
 }
 
-static void
+void
 group_free(struct group *g)
 {
 	struct gmember *m;
@@ -482,32 +483,58 @@ load_batch(struct groups *gs, const uint8_t *p, size_t len)
 	wbuf_clear(&plain);
 }
 
-int
-groups_load(struct groups *gs)
+int16_t
+groups_coordinator(struct groups *gs, const char *id, size_t len)
 {
 	struct broker *b = gs->broker;
 	struct topic *t = topics_find(&b->topics, GROUP_OFFSETS_TOPIC,
 	    strlen(GROUP_OFFSETS_TOPIC));
-	size_t ngroups = 0;
+	struct partition *p;
+
+	if (t == NULL)
+		return KERR_COORDINATOR_NOT_AVAILABLE;
+	p = topic_partition(t, group_partition_for(id, len, t->npart));
+	if (p == NULL || !p->hosted || !replica_is_leader(b, p))
+		return KERR_NOT_COORDINATOR;
+	return KERR_NONE;
+}
+
+void
+groups_load_partition(struct groups *gs, struct partition *p)
+{
+	const struct plog *pl = p->log;
+	int64_t off = pl->log_start;
+	uint8_t *buf;
+	size_t len, n = 0;
 	struct group *g;
 
-	/* Created through the controller by the first FindCoordinator. */
-	if (t == NULL)
-		return 0;
-	for (int32_t i = 0; i < t->npart; i++) {
-		const struct plog *pl = t->parts[i].log;
-		int64_t off = pl->log_start;
-		uint8_t *buf;
-		size_t len;
-
-		while (plog_read_batch(pl, off, &buf, &len, &off) == 0) {
-			load_batch(gs, buf, len);
-			free(buf);
-		}
+	while (plog_read_batch(pl, off, &buf, &len, &off) == 0) {
+		load_batch(gs, buf, len);
+		free(buf);
 	}
 	TAILQ_FOREACH(g, &gs->list, entry)
-		ngroups++;
-	log_info("broker: loaded %zu group(s) from %s", ngroups,
-	    GROUP_OFFSETS_TOPIC);
-	return 0;
+		n += group_partition_for(g->id, strlen(g->id),
+		    p->topic->npart) == p->index;
+	if (n > 0)
+		log_info("broker: coordinator of %zu group(s) of %s-%d",
+		    n, GROUP_OFFSETS_TOPIC, p->index);
+}
+
+void
+groups_unload_partition(struct groups *gs, struct partition *p)
+{
+	struct group *g, *ng;
+	size_t n = 0;
+
+	for (g = TAILQ_FIRST(&gs->list); g != NULL; g = ng) {
+		ng = TAILQ_NEXT(g, entry);
+		if (group_partition_for(g->id, strlen(g->id),
+		    p->topic->npart) != p->index)
+			continue;
+		group_unload(g);
+		n++;
+	}
+	if (n > 0)
+		log_info("broker: %zu group(s) of %s-%d handed over", n,
+		    GROUP_OFFSETS_TOPIC, p->index);
 }

@@ -71,13 +71,35 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
+shutdown_done(struct broker *b)
+{
+	event_base_loopbreak(b->base);
+}
+
+/*
+ * The first stop request is a controlled shutdown: the controller moves
+ * leadership away first (meta_client.c); a second one stops at once.
+ */
+static void
+broker_stop(struct broker *b, const char *why)
+{
+	if (b->stopping) {
+		log_info("broker: %s again, stopping now", why);
+		event_base_loopbreak(b->base);
+		return;
+	}
+	b->stopping = true;
+	log_info("broker: %s, shutting down", why);
+	meta_client_shutdown(b->mc, shutdown_done);
+}
+
+static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct broker *b = arg;
 
 	(void)what;
-	log_info("broker: signal %d, shutting down", (int)sig);
-	event_base_loopbreak(b->base);
+	broker_stop(b, sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
 static void
@@ -86,7 +108,7 @@ ipc_stop_cb(void *arg, const char *why)
 	struct broker *b = arg;
 
 	(void)why;
-	event_base_loopbreak(b->base);
+	broker_stop(b, "stop asked by moldaud");
 }
 
 /* Tell moldaud the broker serves, with the ports it bound. */
@@ -227,9 +249,9 @@ main(int argc, char **argv)
 	    (ic = ipc_child_open(b.base, IPC_CHILD_FD, "broker", ipc_stop_cb,
 	    &b)) == NULL)
 		goto out;
+	/* Groups load as this broker gains leadership of their partitions
+	   of __consumer_offsets (replica.c). */
 	groups_init(&b.groups, &b);
-	if (groups_load(&b.groups) != 0)
-		goto out;
 	if (net_listen(&b) != 0)
 		goto out;
 	/* Clients wait in the backlog until broker_serving(). */

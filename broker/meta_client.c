@@ -38,6 +38,7 @@
 #define MC_FETCH_IDLE_MS	200
 #define MC_MAX_FRAME		(64u << 20)
 #define MC_FWD_TIMEOUT_MS	30000
+#define MC_SHUTDOWN_S		30
 #define MC_MAX_SNAPSHOT		(1u << 30)
 #define MC_FETCH_VERSION	12	/* what the controllers speak */
 #define MC_META_TOPIC		"__cluster_metadata"
@@ -96,6 +97,9 @@ struct meta_client {
 	int64_t			 hw;
 	bool			 caught_up;
 	bool			 unfenced_once;	/* a heartbeat said unfenced */
+	/* Controlled shutdown under way: call shutdown_done when allowed. */
+	void			(*shutdown_done)(struct broker *);
+	struct event		*shutdown_timer;
 	/* A snapshot being fetched (FetchSnapshot) when the log starts
 	   past the image: its id and the bytes so far. */
 	int64_t			 snap_offset;	/* -1: none */
@@ -105,6 +109,7 @@ struct meta_client {
 };
 
 static void mc_kick(struct meta_client *);
+static void mc_shutdown_now(struct meta_client *);
 
 /* Serve clients once registered, unfenced and caught up. */
 static void
@@ -315,6 +320,8 @@ mc_send_heartbeat(struct meta_client *mc)
 	q.broker_id = mc->b->cfg->node_id;
 	q.broker_epoch = mc->broker_epoch;
 	q.current_metadata_offset = mc->img->end_offset;
+	q.want_fence = false;
+	q.want_shut_down = mc->shutdown_done != NULL;
 	mc_send(mc, MC_HEARTBEAT, KP_API_BROKER_HEARTBEAT, 0,
 	    &kp_broker_heartbeat_request_desc, &q, NULL);
 	mc->hb_inflight = true;
@@ -711,6 +718,16 @@ mc_on_heartbeat(struct meta_client *mc, struct rd *rd, int16_t v,
 		mc->next_hb_ms = now_ms() + MC_RETRY_MS;
 		return 0;
 	}
+	if (mc->shutdown_done != NULL) {
+		if (q.should_shut_down) {
+			log_info("broker %d: the controller moved our "
+			    "leaderships: stopping", mc->b->cfg->node_id);
+			mc_shutdown_now(mc);
+			return 0;
+		}
+		mc->next_hb_ms = now_ms() + MC_TICK_MS;
+		return 0;
+	}
 	if (q.is_fenced != mc->fenced)
 		log_info("broker %d: %s by the controller", mc->b->cfg->node_id,
 		    q.is_fenced ? "fenced" : "unfenced");
@@ -895,6 +912,8 @@ mc_on_alter_partition(struct meta_client *mc, struct rd *rd, int16_t v,
 			if (p == NULL)
 				continue;
 			p->alter_inflight = false;
+			if (pd->error_code != KERR_NONE || q.error_code != 0)
+				p->alter_after_ms = now_ms() + MC_RETRY_MS;
 			if (pd->error_code != KERR_NONE || q.error_code != 0)
 				log_info("broker %d: %s-%d: ISR change "
 				    "refused: %s", mc->b->cfg->node_id,
@@ -1091,6 +1110,51 @@ mc_incarnation(const char *data_dir, struct kuuid *u)
 	free(path);
 }
 
+/* ---- controlled shutdown ---- */
+
+static void
+mc_shutdown_now(struct meta_client *mc)
+{
+	void (*done)(struct broker *) = mc->shutdown_done;
+
+	mc->shutdown_done = NULL;
+	if (mc->shutdown_timer != NULL)
+		event_del(mc->shutdown_timer);
+	if (done != NULL)
+		done(mc->b);
+}
+
+static void
+mc_shutdown_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct meta_client *mc = arg;
+
+	(void)fd;
+	(void)what;
+	log_warnx("broker %d: controlled shutdown not confirmed in %d s: "
+	    "stopping anyway", mc->b->cfg->node_id, MC_SHUTDOWN_S);
+	mc_shutdown_now(mc);
+}
+
+void
+meta_client_shutdown(struct meta_client *mc, void (*done)(struct broker *))
+{
+	struct timeval tv = { MC_SHUTDOWN_S, 0 };
+
+	if (!mc->connected || mc->broker_epoch < 0 || mc->fenced) {
+		done(mc->b);
+		return;
+	}
+	mc->shutdown_done = done;
+	mc->shutdown_timer = evtimer_new(mc->b->base,
+	    mc_shutdown_timeout_cb, mc);
+	evtimer_add(mc->shutdown_timer, &tv);
+	log_info("broker %d: controlled shutdown: asking the controller to "
+	    "move leaderships", mc->b->cfg->node_id);
+	if (!mc->hb_inflight)
+		mc_send_heartbeat(mc);
+}
+
 /* ---- interface ---- */
 
 struct meta_client *
@@ -1141,6 +1205,8 @@ meta_client_free(struct meta_client *mc)
 		bufferevent_free(mc->bev);
 	if (mc->timer != NULL)
 		event_free(mc->timer);
+	if (mc->shutdown_timer != NULL)
+		event_free(mc->shutdown_timer);
 	meta_image_free(mc->img);
 	wbuf_clear(&mc->snap);
 	free(mc->calls);

@@ -52,6 +52,13 @@ int	meta_client_broker_addr(const struct meta_client *, int32_t id,
 struct partition;
 int	meta_client_alter_partition(struct meta_client *, struct partition *,
 	    int32_t *isr, size_t n);
+/*
+ * Controlled shutdown: heartbeat with want_shut_down until the controller
+ * has moved every leadership away (should_shut_down), then done(b).  At
+ * once when not registered; after 30 s regardless.
+ */
+void	meta_client_shutdown(struct meta_client *,
+	    void (*done)(struct broker *));
 /* The controller this broker talks to, or -1. */
 int32_t	meta_client_controller(const struct meta_client *);
 

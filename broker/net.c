@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -22,6 +23,14 @@
 
 #define CONN_MAX_INFLIGHT	256
 #define CONN_OUT_HIGH		(16u * 1024 * 1024)
+/*
+ * A frame with more than this still to come is read straight from the
+ * socket into the request's buffer (libevent 2.1 reads 4 KiB per call and
+ * would copy it once more out of the input evbuffer).
+ */
+#define CONN_DIRECT_MIN		(16u * 1024)
+/* Its buffer grows with what arrived (a size alone reserves no memory). */
+#define CONN_DIRECT_STEP	(1024u * 1024)
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
@@ -34,9 +43,15 @@ struct conn {
 	bool			 closing;	/* close once reqs drain */
 	bool			 paused;
 	struct event		*reaper;	/* frees a closing conn */
+	/* A large frame being read directly (bufferevent reading off). */
+	struct req		*partial;
+	size_t			 partial_got;
+	size_t			 partial_cap;	/* allocated of r->frame */
+	struct event		*direct;	/* EV_READ on the socket */
 };
 
 static void conn_read_cb(struct bufferevent *, void *);
+static void conn_close_now(struct conn *, const char *);
 
 static void
 req_release_files(struct req *r)
@@ -76,6 +91,10 @@ conn_free(struct conn *c)
 	TAILQ_REMOVE(&c->broker->conns, c, entry);
 	if (c->reaper != NULL)
 		event_free(c->reaper);
+	if (c->direct != NULL)
+		event_free(c->direct);
+	if (c->partial != NULL)
+		req_free(c->partial);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -87,11 +106,14 @@ conn_update_read(struct conn *c)
 	bool pause = c->inflight >= CONN_MAX_INFLIGHT ||
 	    evbuffer_get_length(out) >= CONN_OUT_HIGH;
 
+	/* A frame being read directly is finished first (it is bounded). */
 	if (pause && !c->paused) {
 		bufferevent_disable(c->bev, EV_READ);
 		c->paused = true;
 	} else if (!pause && c->paused && !c->closing) {
 		c->paused = false;
+		if (c->partial != NULL)
+			return;		/* conn_direct_cb resumes */
 		bufferevent_enable(c->bev, EV_READ);
 		/* frames may already be buffered */
 		conn_read_cb(c->bev, c);
@@ -278,6 +300,11 @@ req_close_conn(struct req *r, const char *why)
 	/* Drop everything not yet answered; flush what is ready. */
 	c->closing = true;
 	bufferevent_disable(c->bev, EV_READ);
+	if (c->partial != NULL) {
+		event_del(c->direct);
+		req_free(c->partial);
+		c->partial = NULL;
+	}
 	{
 		struct req *q, *next;
 		for (q = TAILQ_FIRST(&c->reqs); q != NULL; q = next) {
@@ -308,12 +335,90 @@ conn_close_now(struct conn *c, const char *why)
 	conn_free(c);
 }
 
+/* A whole frame is in r->frame: decode its header and dispatch it. */
+static int
+conn_dispatch(struct conn *c, struct req *r)
+{
+	rd_init(&r->body, r->frame, r->framelen);
+	if (kp_req_hdr_decode(&r->body, &r->hdr) != 0) {
+		log_warnx("broker: conn %s: malformed request header", c->peer);
+		req_free(r);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
+	c->inflight++;
+	api_dispatch(c->broker, r);
+	return 1;
+}
+
+/* A frame's bytes could not be taken: close as conn_read_cb does. */
+static void
+conn_bad_frame(struct conn *c)
+{
+	if (TAILQ_EMPTY(&c->reqs))
+		conn_close_now(c, "bad frame");
+	else {
+		c->closing = true;
+		bufferevent_disable(c->bev, EV_READ);
+		conn_flush(c);
+	}
+}
+
+/* The socket is readable while a large frame is read directly. */
+static void
+conn_direct_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct req *r = c->partial;
+	ssize_t n;
+
+	(void)what;
+	if (r == NULL || c->closing) {
+		event_del(c->direct);
+		return;
+	}
+	while (c->partial_got < r->framelen) {
+		if (c->partial_got == c->partial_cap) {
+			c->partial_cap = c->partial_cap * 2 < r->framelen ?
+			    c->partial_cap * 2 : r->framelen;
+			r->frame = xrealloc(r->frame, c->partial_cap);
+		}
+		n = read(fd, r->frame + c->partial_got,
+		    c->partial_cap - c->partial_got);
+		if (n > 0) {
+			c->partial_got += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		conn_close_now(c, n == 0 ? "peer closed" : strerror(errno));
+		return;
+	}
+	event_del(c->direct);
+	c->partial = NULL;
+	if (conn_dispatch(c, r) < 0) {
+		conn_bad_frame(c);
+		return;
+	}
+	/* The handler may have closed the conn or paused reading. */
+	if (c->closing || c->paused)
+		return;
+	if (c->inflight >= CONN_MAX_INFLIGHT) {
+		conn_update_read(c);
+		return;
+	}
+	bufferevent_enable(c->bev, EV_READ);
+}
+
 static int
 conn_take_frame(struct conn *c, struct evbuffer *in)
 {
 	struct broker *b = c->broker;
 	uint8_t szb[4];
 	int32_t size;
+	size_t have;
 	struct req *r;
 
 	if (evbuffer_get_length(in) < 4)
@@ -326,7 +431,9 @@ conn_take_frame(struct conn *c, struct evbuffer *in)
 		    c->peer, size, b->cfg->socket_request_max_bytes);
 		return -1;
 	}
-	if (evbuffer_get_length(in) < (size_t)size + 4) {
+	have = evbuffer_get_length(in);
+	if (have < (size_t)size + 4 &&
+	    (size_t)size + 4 - have < CONN_DIRECT_MIN) {
 		bufferevent_setwatermark(c->bev, EV_READ, (size_t)size + 4, 0);
 		return 0;
 	}
@@ -336,18 +443,22 @@ conn_take_frame(struct conn *c, struct evbuffer *in)
 	r->conn = c;
 	r->broker = b;
 	r->framelen = (size_t)size;
+	if (have < (size_t)size + 4) {
+		/* The rest goes straight from the socket into r->frame. */
+		c->partial_got = have - 4;
+		c->partial_cap = c->partial_got + CONN_DIRECT_STEP;
+		if (c->partial_cap > r->framelen)
+			c->partial_cap = r->framelen;
+		r->frame = xmalloc(c->partial_cap);
+		evbuffer_remove(in, r->frame, c->partial_got);
+		c->partial = r;
+		bufferevent_disable(c->bev, EV_READ);
+		event_add(c->direct, NULL);
+		return 0;
+	}
 	r->frame = xmalloc(r->framelen);
 	evbuffer_remove(in, r->frame, r->framelen);
-	rd_init(&r->body, r->frame, r->framelen);
-	if (kp_req_hdr_decode(&r->body, &r->hdr) != 0) {
-		log_warnx("broker: conn %s: malformed request header", c->peer);
-		req_free(r);
-		return -1;
-	}
-	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
-	c->inflight++;
-	api_dispatch(b, r);
-	return 1;
+	return conn_dispatch(c, r);
 }
 
 static void
@@ -357,16 +468,10 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	int rc;
 
-	while (!c->closing && !c->paused) {
+	while (!c->closing && !c->paused && c->partial == NULL) {
 		rc = conn_take_frame(c, in);
 		if (rc < 0) {
-			if (TAILQ_EMPTY(&c->reqs))
-				conn_close_now(c, "bad frame");
-			else {
-				c->closing = true;
-				bufferevent_disable(c->bev, EV_READ);
-				conn_flush(c);
-			}
+			conn_bad_frame(c);
 			return;
 		}
 		if (rc == 0)
@@ -438,6 +543,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	c->reaper = evtimer_new(b->base, conn_reap_cb, c);
+	c->direct = event_new(b->base, fd, EV_READ | EV_PERSIST,
+	    conn_direct_cb, c);
 	TAILQ_INSERT_TAIL(&b->conns, c, entry);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);

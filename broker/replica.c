@@ -18,6 +18,7 @@
 #include "batch.h"
 #include "broker.h"
 #include "err.h"
+#include "group.h"
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
@@ -267,7 +268,7 @@ isr_change(struct broker *b, struct partition *p, int32_t add, int32_t drop)
 	int32_t *isr = xcalloc(p->nisr + 1, sizeof(*isr));
 	size_t n = 0;
 
-	if (p->alter_inflight || b->mc == NULL)
+	if (p->alter_inflight || b->mc == NULL || now_ms() < p->alter_after_ms)
 		goto out;
 	for (size_t i = 0; i < p->nisr; i++)
 		if (p->isr[i] != drop)
@@ -294,8 +295,16 @@ replica_follower_fetched(struct broker *b, struct partition *p,
 		return;
 	if (offset > f->leo)
 		f->leo = offset;
+	/* Caught up: it has all we had at its previous fetch (then), or all
+	   we have (now).  A follower always a little behind a busy leader
+	   still counts as in sync. */
 	if (offset >= p->log->log_end)
 		f->caught_up_ms = now;
+	else if (offset >= f->last_fetch_end &&
+	    f->last_fetch_ms > f->caught_up_ms)
+		f->caught_up_ms = f->last_fetch_ms;
+	f->last_fetch_ms = now;
+	f->last_fetch_end = p->log->log_end;
 	if (!ids_has(p->isr, p->nisr, replica) && f->leo >= replica_hw(p))
 		isr_change(b, p, replica, -1);
 	hw_update(b, p);
@@ -393,10 +402,17 @@ replica_apply(struct broker *b, struct partition *p,
 				continue;
 			p->fols = xreallocarray(p->fols, p->nfols + 1,
 			    sizeof(*p->fols));
+			memset(&p->fols[p->nfols], 0, sizeof(*p->fols));
 			p->fols[p->nfols].id = p->replicas[i];
 			p->fols[p->nfols].leo = -1;
 			p->fols[p->nfols++].caught_up_ms = now_ms();
 		}
+	}
+	if (strcmp(p->topic->name, GROUP_OFFSETS_TOPIC) == 0) {
+		if (leader && (!was_leader || old_epoch != p->leader_epoch))
+			groups_load_partition(&b->groups, p);
+		else if (!leader && (was_leader || old_leader == PART_LOCAL))
+			groups_unload_partition(&b->groups, p);
 	}
 	if (leader)
 		hw_update(b, p);

@@ -127,6 +127,8 @@ static const struct cfg_key cfg_keys[] = {
 	    1, 1024, "8", NULL },
 	{ "broker", "replica.lag.time.max.ms", CFG_INT64,
 	    OFF(replica_lag_time_max_ms), 1, INT64_MAX, "30000", NULL },
+	{ "broker", "offsets.topic.replication.factor", CFG_INT32,
+	    OFF(offsets_topic_replication_factor), 1, 32767, "3", NULL },
 	{ "broker", "offsets.topic.num.partitions", CFG_INT32,
 	    OFF(offsets_topic_num_partitions), 1, 100000, "50", NULL },
 	{ "broker", "group.initial.rebalance.delay.ms", CFG_INT32,

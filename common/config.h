@@ -59,6 +59,7 @@ struct mo_config {
 	char			*compression_type;	/* producer */
 	int32_t			num_io_threads;
 	int32_t			offsets_topic_num_partitions;
+	int32_t			offsets_topic_replication_factor;
 	int64_t			replica_lag_time_max_ms;
 	int32_t			group_initial_rebalance_delay_ms;
 	int32_t			group_min_session_timeout_ms;

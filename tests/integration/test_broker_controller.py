@@ -4,7 +4,7 @@ it registers and is unfenced, a topic created with confluent-kafka's
 AdminClient through the broker is created by the controller (its image
 counts it) and appears in the broker's registry with the controller's
 topic id, kcat round-trips records through it, a deletion removes it from
-the broker, and a broker that stops is fenced after the session
+the broker, and a broker that dies is fenced after the session
 timeout."""
 
 import os
@@ -94,7 +94,9 @@ def main():
                  "controller image without the topic")
         harness.log("topic deleted on the controller and the broker")
 
-        b.stop()
+        # Gone without a word (SIGKILL; a clean stop would be a
+        # controlled shutdown): fenced once the session times out.
+        b.kill()
         wait_for(lambda: "broker 2 sent no heartbeat" in text(clog),
                  SESSION_MS / 1000.0 + 10, "fencing")
         wait_for(lambda: (image(clog) or (0, 0, 0))[:2] == (1, 1), 10,
