@@ -46,6 +46,12 @@ static const struct api_entry api_table[] = {
 	[KP_API_INCREMENTAL_ALTER_CONFIGS] = { 0, 1,
 	    api_incremental_alter_configs },
 	[KP_API_DESCRIBE_CLUSTER] = { 0, 1, api_describe_cluster },
+	/* Decided by the controller: forwarded as they are. */
+	[KP_API_ELECT_LEADERS] = { 0, 2, api_forward_controller },
+	[KP_API_ALTER_PARTITION_REASSIGNMENTS] = { 0, 0,
+	    api_forward_controller },
+	[KP_API_LIST_PARTITION_REASSIGNMENTS] = { 0, 0,
+	    api_forward_controller },
 };
 
 #define API_TABLE_LEN	(sizeof(api_table) / sizeof(api_table[0]))

@@ -420,6 +420,13 @@ api_create_topics(struct broker *b, struct req *r)
 	    fq, create_topics_done);
 }
 
+/* A request the controller answers (elections, reassignments). */
+void
+api_forward_controller(struct broker *b, struct req *r)
+{
+	meta_client_forward(b->mc, r);
+}
+
 void
 api_delete_topics(struct broker *b, struct req *r)
 {

@@ -354,7 +354,7 @@ replica_apply(struct broker *b, struct partition *p,
 	int32_t me = self_id(b);
 	bool was_leader = replica_is_leader(b, p) && p->leader != PART_LOCAL;
 	int32_t old_epoch = p->leader_epoch, old_leader = p->leader;
-	bool leader;
+	bool leader, was_hosted;
 
 	if (p->leader == mp->leader && p->leader_epoch == mp->leader_epoch &&
 	    p->partition_epoch == mp->partition_epoch &&
@@ -366,8 +366,18 @@ replica_apply(struct broker *b, struct partition *p,
 	p->leader_epoch = mp->leader_epoch;
 	p->partition_epoch = mp->partition_epoch;
 	p->alter_inflight = false;
+	was_hosted = p->hosted;
 	p->hosted = ids_has(p->replicas, p->nreplicas, me);
 	leader = p->leader == me;
+	if (was_hosted && !p->hosted && p->leader != PART_LOCAL &&
+	    old_leader != PART_LOCAL) {
+		/* Moved away (reassignment): the data goes. */
+		log_info("broker %d: %s-%d: no longer a replica here: deleting "
+		    "its log", me, p->topic->name, p->index);
+		plog_reset(p->log, p->log->log_start);
+		lep_truncate(p, -1);
+		p->hw = 0;
+	}
 	if (leader && (!was_leader || old_epoch != p->leader_epoch ||
 	    old_leader != p->leader)) {
 		/* Leading a new epoch: it starts at our log end. */

@@ -42,7 +42,7 @@ def group_partition(group, n):
 
 
 class Cluster:
-    def __init__(self):
+    def __init__(self, ids=(2, 3, 4)):
         self.tmp = harness.mkdtemp("moldau-failover-")
         self.ctl_port = free_ports(1)[0]
         self.voters = "1@127.0.0.1:%d" % self.ctl_port
@@ -61,7 +61,7 @@ class Cluster:
         wait_for(lambda: "controller 1 ready:" in text(self.clog), 10,
                  "controller ready")
         self.brokers = {}
-        for i in (2, 3, 4):
+        for i in ids:
             b = Broker(sets=["node.id=%d" % i, "node.roles=broker",
                              "cluster.id=" + CLUSTER_ID,
                              "cluster.controllers=" + self.voters,
@@ -83,6 +83,11 @@ class Cluster:
         md = self.admin().list_topics(topic, timeout=10)
         return {p.id: (p.leader, list(p.isrs))
                 for p in md.topics[topic].partitions.values()}
+
+    def stop_brokers(self):
+        """SIGTERM (a controlled shutdown) each broker: each exits 0."""
+        for b in self.brokers.values():
+            assert b.stop(timeout=30) == 0, b.stderr_tail()
 
     def close(self):
         for b in self.brokers.values():
@@ -240,8 +245,7 @@ def main():
     try:
         controlled_shutdown(c)
         coordinator_loss(c)
-        for b in c.brokers.values():
-            assert b.stop(timeout=30) == 0, b.stderr_tail()
+        c.stop_brokers()
     finally:
         c.close()
 

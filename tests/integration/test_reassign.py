@@ -1,0 +1,90 @@
+"""Issue #6, acceptance 5: a partition moved from brokers {2,3,4} to
+{3,4,5} under an acks=all load (AlterPartitionReassignments sent to a
+broker, which forwards it to the controller) completes: broker 5 catches
+up and joins the ISR, the controller finishes the reassignment
+(ListPartitionReassignments empty, Metadata replicas [3,4,5]), nothing
+acknowledged is lost, broker 5's copy is byte-identical to the others, and
+broker 2 deletes its copy's data."""
+
+import glob
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+from harness import wait_for  # noqa: E402
+from test_controller_partitions import reassign, \
+    list_reassignments  # noqa: E402
+from test_failover import Cluster, Writer  # noqa: E402
+
+TOPIC = "ra-moved"
+
+
+def log_bytes(b):
+    out = b""
+    for f in sorted(glob.glob(os.path.join(b.data_dir, TOPIC + "-0",
+                                           "*.log"))):
+        with open(f, "rb") as fh:
+            out += fh.read()
+    return out
+
+
+def main():
+    from confluent_kafka.admin import NewTopic
+    c = Cluster(ids=(2, 3, 4, 5))
+    try:
+        fs = c.admin().create_topics([NewTopic(
+            TOPIC, 1, replica_assignment=[[2, 3, 4]],
+            config={"min.insync.replicas": "2"})])
+        fs[TOPIC].result(timeout=30)
+        wait_for(lambda: c.leaders(TOPIC)[0][1] and
+                 sorted(c.leaders(TOPIC)[0][1]) == [2, 3, 4], 20,
+                 "ISR [2, 3, 4]")
+        w = Writer(c.bootstrap, TOPIC)
+        w.start()
+        time.sleep(2)
+        port = c.brokers[3].port
+        err = reassign(port, TOPIC, 0, [3, 4, 5])
+        assert err == 0, err
+        t0 = time.monotonic()
+        harness.log("reassignment of %s-0 to [3, 4, 5] accepted after %d "
+                    "messages" % (TOPIC, len(w.acked)))
+
+        def done():
+            if list_reassignments(port):
+                return False
+            md = c.admin().list_topics(TOPIC, timeout=10)
+            p = md.topics[TOPIC].partitions[0]
+            return sorted(p.replicas) == [3, 4, 5] and \
+                sorted(p.isrs) == [3, 4, 5]
+        wait_for(done, 60, "the reassignment to complete")
+        took = time.monotonic() - t0
+        time.sleep(1)
+        w.halt.set()
+        w.join(90)
+        assert not w.failed, w.failed[:5]
+        harness.log("reassignment done in %.2fs; %d messages acknowledged, "
+                    "none failed" % (took, len(w.acked)))
+        cp = harness.kcat(["-C", "-b", c.bootstrap, "-t", TOPIC, "-e", "-q",
+                           "-f", "%s\n"], timeout=60)
+        got = set(cp.stdout.split())
+        missing = [v for v in w.acked if v not in got]
+        assert not missing, missing[:5]
+        # broker 5's copy: the same bytes as the others once caught up
+        wait_for(lambda: log_bytes(c.brokers[5]) == log_bytes(c.brokers[3])
+                 == log_bytes(c.brokers[4]) and log_bytes(c.brokers[3]), 30,
+                 "identical copies on brokers 3, 4 and 5")
+        # broker 2 deleted its copy's data
+        wait_for(lambda: log_bytes(c.brokers[2]) == b"", 20,
+                 "broker 2's copy deleted")
+        assert "no longer a replica here: deleting" in c.brokers[2].stderr()
+        harness.log("broker 5 holds %d identical bytes; broker 2's copy is "
+                    "gone" % len(log_bytes(c.brokers[5])))
+        c.stop_brokers()
+    finally:
+        c.close()
+
+
+if __name__ == "__main__":
+    harness.run(main, timeout=200)
