@@ -249,6 +249,7 @@ main(int argc, char **argv)
 	    (ic = ipc_child_open(b.base, IPC_CHILD_FD, "broker", ipc_stop_cb,
 	    &b)) == NULL)
 		goto out;
+	b.ipc = ic;
 	/* Groups load as this broker gains leadership of their partitions
 	   of __consumer_offsets (replica.c). */
 	groups_init(&b.groups, &b);
@@ -268,7 +269,6 @@ main(int argc, char **argv)
 	evsignal_add(b.sigterm, NULL);
 	evsignal_add(b.sigint, NULL);
 	evsignal_add(b.sighup, NULL);
-	b.ipc = ic;
 	log_info("broker %d: waiting for the controllers (%s)",
 	    b.cfg->node_id, b.cfg->controllers.n > 0 ?
 	    b.cfg->controllers.v[0] : "none");

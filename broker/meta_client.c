@@ -6,6 +6,7 @@
  * Fetches and deferred admin requests in their own order.
  */
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -136,6 +137,23 @@ mc_parse_ctl(const char *s, struct mc_ctl *c)
 	/* Numeric only: no resolver on the loop. */
 	return evutil_parse_sockaddr_port(at + 1, (struct sockaddr *)&c->ss,
 	    &c->sslen);
+}
+
+static void
+mc_unix_addr(const struct broker *b, struct mc_ctl *c)
+{
+	struct sockaddr_un sun;
+	int n;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/controller.sock",
+	    b->cfg->run_dir);
+	if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
+		return;		/* too long: TCP it is */
+	memset(&c->ss, 0, sizeof(c->ss));
+	memcpy(&c->ss, &sun, sizeof(sun));
+	c->sslen = (int)sizeof(sun);
 }
 
 /* ---- connection ---- */
@@ -1018,8 +1036,10 @@ mc_event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		mc->connected = true;
-		log_info("broker %d: connected to controller %d",
-		    mc->b->cfg->node_id, mc->ctls[mc->cur].id);
+		log_info("broker %d: connected to controller %d%s",
+		    mc->b->cfg->node_id, mc->ctls[mc->cur].id,
+		    mc->ctls[mc->cur].ss.ss_family == AF_UNIX ?
+		    " (local socket)" : "");
 		mc_kick(mc);
 		return;
 	}
@@ -1175,6 +1195,10 @@ meta_client_start(struct broker *b)
 			    b->cfg->controllers.v[i]);
 			continue;
 		}
+		/* Under moldaud the node's own controller is reached over
+		   run_dir's Unix socket. */
+		if (b->ipc != NULL && mc->ctls[mc->nctls].id == b->cfg->node_id)
+			mc_unix_addr(b, &mc->ctls[mc->nctls]);
 		mc->nctls++;
 	}
 	if (mc->nctls == 0) {

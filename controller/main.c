@@ -825,6 +825,16 @@ main(int argc, char **argv)
 		goto out;
 	if (ctl_setup(&m.c, listen, bound, sizeof(bound)) != 0)
 		goto out;
+	/* Under moldaud the node's broker comes over run_dir's socket. */
+	if (supervised) {
+		char upath[4096];
+
+		snprintf(upath, sizeof(upath), "%s/controller.sock",
+		    m.c.cfg->run_dir);
+		if (rio_listen_unix(m.c.io, upath) != 0)
+			log_warn("controller: listen on %s (the broker will "
+			    "use TCP)", upath);
+	}
 	event_add(m.c.tick_ev, &tv);
 	event_add(m.c.sig_int, NULL);
 	event_add(m.c.sig_term, NULL);

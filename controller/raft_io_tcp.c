@@ -3,10 +3,12 @@
  * raft_io_tcp.h).  Lost connections lose messages; the core retries.
  */
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -68,6 +70,7 @@ struct rio {
 	rio_api_fn		 api;
 	void			*arg;
 	struct evconnlistener	*listener;
+	struct evconnlistener	*ulistener;	/* the node's own broker */
 	struct rio_peer		 peers[RIO_MAX_PEERS];
 	size_t			 npeers;
 	struct rio_conn		*conns;
@@ -185,6 +188,23 @@ rio_listen(struct rio *io, const char *host, int port)
 	    (struct sockaddr *)&ss, &sl) != 0)
 		return -1;
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+int
+rio_listen_unix(struct rio *io, const char *path)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -1;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	(void)unlink(path);	/* a stale socket of an earlier run */
+	io->ulistener = evconnlistener_new_bind(io->base, rio_accept_cb, io,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 64,
+	    (struct sockaddr *)&sun, (int)sizeof(sun));
+	return io->ulistener != NULL ? 0 : -1;
 }
 
 int
@@ -980,5 +1000,7 @@ rio_free(struct rio *io)
 		rio_conn_free(io->conns);
 	if (io->listener != NULL)
 		evconnlistener_free(io->listener);
+	if (io->ulistener != NULL)
+		evconnlistener_free(io->ulistener);
 	free(io);
 }

@@ -32,6 +32,8 @@ struct rio *rio_new(struct event_base *, int32_t self_id, rio_recv_fn,
 	    rio_api_fn, void *arg);
 /* Listen on host:port (0: ephemeral); the bound port or -1. */
 int	rio_listen(struct rio *, const char *host, int port);
+/* Also accept on a Unix socket (the broker of the same node); -1 fails. */
+int	rio_listen_unix(struct rio *, const char *path);
 int	rio_add_peer(struct rio *, int32_t id, const char *host, int port);
 /* Send one message; takes its contents. */
 void	rio_send(struct rio *, struct raft_msg *);
