@@ -323,6 +323,10 @@ mc_send_register(struct meta_client *mc)
 	q.listeners.n = 1;
 	q.features.n = 0;
 	q.rack.len = -1;
+	if (b->cfg->broker_rack != NULL && b->cfg->broker_rack[0] != '\0') {
+		q.rack.p = b->cfg->broker_rack;
+		q.rack.len = (int32_t)strlen(b->cfg->broker_rack);
+	}
 	q.previous_broker_epoch = -1;
 	mc_send(mc, MC_REGISTER, KP_API_BROKER_REGISTRATION, 0,
 	    &kp_broker_registration_request_desc, &q, NULL);

@@ -61,6 +61,7 @@ struct mo_config {
 	int32_t			offsets_topic_num_partitions;
 	int32_t			offsets_topic_replication_factor;
 	int64_t			replica_lag_time_max_ms;
+	char			*broker_rack;		/* "": none */
 	int32_t			group_initial_rebalance_delay_ms;
 	int32_t			group_min_session_timeout_ms;
 	int32_t			group_max_session_timeout_ms;

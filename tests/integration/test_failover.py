@@ -42,7 +42,7 @@ def group_partition(group, n):
 
 
 class Cluster:
-    def __init__(self, ids=(2, 3, 4)):
+    def __init__(self, ids=(2, 3, 4), racks=None):
         self.tmp = harness.mkdtemp("moldau-failover-")
         self.ctl_port = free_ports(1)[0]
         self.voters = "1@127.0.0.1:%d" % self.ctl_port
@@ -65,7 +65,8 @@ class Cluster:
             b = Broker(sets=["node.id=%d" % i, "node.roles=broker",
                              "cluster.id=" + CLUSTER_ID,
                              "cluster.controllers=" + self.voters,
-                             "broker.replica.lag.time.max.ms=4000"],
+                             "broker.replica.lag.time.max.ms=4000"] +
+                       (["broker.broker.rack=" + racks[i]] if racks else []),
                        name="b%d" % i)
             b.supervised = False
             b.start()

@@ -1,4 +1,4 @@
-"""Issue #6, acceptance 5: a partition moved from brokers {2,3,4} to
+"""Issue #6, acceptance 5 (and rack-aware placement with broker.rack): a partition moved from brokers {2,3,4} to
 {3,4,5} under an acks=all load (AlterPartitionReassignments sent to a
 broker, which forwards it to the controller) completes: broker 5 catches
 up and joins the ISR, the controller finishes the reassignment
@@ -32,8 +32,17 @@ def log_bytes(b):
 
 def main():
     from confluent_kafka.admin import NewTopic
-    c = Cluster(ids=(2, 3, 4, 5))
+    racks = {2: "r1", 3: "r1", 4: "r2", 5: "r2"}
+    c = Cluster(ids=(2, 3, 4, 5), racks=racks)
     try:
+        # broker.rack: two copies of each partition land on both racks
+        fs = c.admin().create_topics([NewTopic("ra-racks", 8, 2)])
+        fs["ra-racks"].result(timeout=30)
+        md = c.admin().list_topics("ra-racks", timeout=10)
+        spread = [sorted(racks[r] for r in p.replicas)
+                  for p in md.topics["ra-racks"].partitions.values()]
+        assert all(s == ["r1", "r2"] for s in spread), spread
+        harness.log("rack-aware placement: every partition on r1 and r2")
         fs = c.admin().create_topics([NewTopic(
             TOPIC, 1, replica_assignment=[[2, 3, 4]],
             config={"min.insync.replicas": "2"})])
