@@ -23,6 +23,8 @@ static const struct api_entry api_table[] = {
 	[KP_API_PRODUCE] = { 0, 10, api_produce },
 	[KP_API_FETCH] = { 4, 16, api_fetch },
 	[KP_API_LIST_OFFSETS] = { 1, 8, api_list_offsets },
+	[KP_API_OFFSET_FOR_LEADER_EPOCH] = { 2, 4,
+	    api_offset_for_leader_epoch },
 	[KP_API_METADATA] = { 0, 12, api_metadata },
 	[KP_API_API_VERSIONS] = { 0, 3, api_api_versions },
 	[KP_API_CREATE_TOPICS] = { 2, 7, api_create_topics },

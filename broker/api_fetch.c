@@ -504,3 +504,77 @@ api_list_offsets(struct broker *b, struct req *r)
 	resp.topics.n = nt;
 	req_respond(r, &kp_list_offsets_response_desc, &resp);
 }
+
+/*
+ * OffsetForLeaderEpoch: where epoch leader_epoch ends in this leader's log
+ * (the start of the next epoch, or the log end for the current one), with
+ * the largest epoch <= the asked one that the log knows.  Clients use it
+ * to check their position after a leader change.
+ */
+void
+api_offset_for_leader_epoch(struct broker *b, struct req *r)
+{
+	typedef struct kp_offset_for_leader_epoch_response_offset_for_leader_topic_result
+	    ole_topic;
+	typedef struct kp_offset_for_leader_epoch_response_epoch_end_offset
+	    ole_part;
+	struct kp_offset_for_leader_epoch_request *req = r->msg;
+	struct kp_offset_for_leader_epoch_response resp;
+	int32_t nt = req->topics.n > 0 ? req->topics.n : 0;
+	ole_topic *tr;
+
+	kp_init(&kp_offset_for_leader_epoch_response_desc, &resp);
+	tr = kp_arena_alloc(&r->arena, (size_t)(nt ? nt : 1) * sizeof(*tr));
+	for (int32_t i = 0; i < nt; i++) {
+		const struct kp_offset_for_leader_epoch_request_offset_for_leader_topic
+		    *rt = &req->topics.v[i];
+		struct topic *t = topics_find(&b->topics, rt->topic.p,
+		    rt->topic.len > 0 ? (size_t)rt->topic.len : 0);
+		int32_t np = rt->partitions.n > 0 ? rt->partitions.n : 0;
+		ole_part *pr = kp_arena_alloc(&r->arena,
+		    (size_t)(np ? np : 1) * sizeof(*pr));
+
+		tr[i].topic = rt->topic;
+		for (int32_t j = 0; j < np; j++) {
+			const struct kp_offset_for_leader_epoch_request_offset_for_leader_partition
+			    *rp = &rt->partitions.v[j];
+			struct partition *p = t == NULL ? NULL :
+			    topic_partition(t, rp->partition);
+			int32_t epoch;
+
+			pr[j].partition = rp->partition;
+			pr[j].leader_epoch = -1;
+			pr[j].end_offset = -1;
+			if (p == NULL) {
+				pr[j].error_code =
+				    KERR_UNKNOWN_TOPIC_OR_PARTITION;
+				continue;
+			}
+			if (!p->hosted || !replica_is_leader(b, p)) {
+				pr[j].error_code =
+				    KERR_NOT_LEADER_OR_FOLLOWER;
+				continue;
+			}
+			if (r->hdr.api_version >= 2 &&
+			    rp->current_leader_epoch >= 0 &&
+			    rp->current_leader_epoch != replica_epoch(p)) {
+				pr[j].error_code = rp->current_leader_epoch <
+				    replica_epoch(p) ?
+				    KERR_FENCED_LEADER_EPOCH :
+				    KERR_UNKNOWN_LEADER_EPOCH;
+				continue;
+			}
+			pr[j].error_code = KERR_NONE;
+			pr[j].end_offset = lep_end_offset(p, rp->leader_epoch,
+			    &epoch);
+			pr[j].leader_epoch = epoch;
+			if (epoch < 0)
+				pr[j].end_offset = -1;
+		}
+		tr[i].partitions.v = pr;
+		tr[i].partitions.n = np;
+	}
+	resp.topics.v = tr;
+	resp.topics.n = nt;
+	req_respond(r, &kp_offset_for_leader_epoch_response_desc, &resp);
+}

@@ -310,6 +310,7 @@ api_handler api_create_partitions;
 api_handler api_delete_records;
 api_handler api_describe_cluster;
 api_handler api_forward_controller;
+api_handler api_offset_for_leader_epoch;
 api_handler api_describe_log_dirs;
 api_handler api_describe_configs;
 api_handler api_alter_configs;

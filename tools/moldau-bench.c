@@ -13,7 +13,10 @@
  *       msgs_per_s=813008 mb_per_s=77.53 ...
  *
  * With -P PID (implied for the mock's child) the line also carries the
- * server's CPU seconds (utime+stime from /proc) spent during the mode.
+ * server's CPU seconds (utime+stime from /proc) spent during the mode; -P
+ * may be given once per broker of a cluster (the sum, and each process's
+ * figure in server_cpu_s_each).  Topics are created with -R replicas and
+ * -C key=value topic configs (e.g. min.insync.replicas=2).
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -33,6 +36,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #define BENCH_MAX_EXTRA	32
+#define BENCH_MAX_PIDS	8
 #define BENCH_HDR	16	/* payload prefix: u64 send time, u32 flags */
 #define BENCH_WARM	1u	/* flag: warm-up message, not measured */
 #define BENCH_IDLE_S	15.0	/* consume gives up after this long idle */
@@ -45,14 +49,18 @@ struct bench_opts {
 	long		 msgs;
 	size_t		 size;
 	int		 partitions;
+	int		 replicas;		/* -R: topic replication factor */
 	const char	*acks;
 	int		 linger_ms;
 	int		 fetch_wait_ms;		/* -1: librdkafka's default */
 	long		 rate;			/* latency: messages per second */
 	int		 mock;
-	pid_t		 server_pid;		/* 0: no CPU figures */
+	pid_t		 server_pid[BENCH_MAX_PIDS];	/* none: no CPU */
+	size_t		 npids;
 	const char	*extra[BENCH_MAX_EXTRA];
 	size_t		 nextra;
+	const char	*topic_conf[BENCH_MAX_EXTRA];	/* -C key=value */
+	size_t		 ntopic_conf;
 };
 
 struct bench_mock {
@@ -124,6 +132,30 @@ bench_cpu(pid_t pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Each server's CPU seconds into v; the total, or -1 if any is unknown. */
+static double
+bench_cpu_mark(const struct bench_opts *o, double *v)
+{
+	double sum = 0;
+	size_t i;
+
+	if (o->npids == 0)
+		return -1;
+	for (i = 0; i < o->npids; i++) {
+		if ((v[i] = bench_cpu(o->server_pid[i])) < 0)
+			return -1;
+		sum += v[i];
+	}
+	return sum;
+}
+
+/* c[0]: the total (-1: no figures), c[1 + i]: server i. */
+static void
+bench_cpu_start(const struct bench_opts *o, double *c)
+{
+	c[0] = bench_cpu_mark(o, c + 1);
+}
+
 static void
 bench_set(rd_kafka_conf_t *conf, const char *key, const char *val)
 {
@@ -168,20 +200,33 @@ bench_new(const struct bench_opts *o, rd_kafka_type_t type,
 	return rk;
 }
 
+/* cpu0: bench_cpu_start() at the start of the mode (NULL: no figures). */
 static void
 bench_result(const char *mode, const struct bench_opts *o, long msgs,
-    double secs, double cpu, const char *more)
+    double secs, const double *cpu0, const char *more)
 {
 	double bytes = (double)msgs * (double)o->size;
+	double v[BENCH_MAX_PIDS], cpu = -1;
+	size_t i;
+
+	if (cpu0 != NULL && cpu0[0] >= 0 && bench_cpu_mark(o, v) >= 0)
+		for (cpu = 0, i = 0; i < o->npids; i++)
+			cpu += v[i] - cpu0[1 + i];
 
 	if (secs <= 0)
 		secs = 1e-9;
 	printf("%s target=%s msgs=%ld bytes=%.0f secs=%.3f msgs_per_s=%.0f "
 	    "mb_per_s=%.2f partitions=%d", mode, o->label, msgs, bytes, secs,
 	    (double)msgs / secs, bytes / secs / 1e6, o->partitions);
-	if (cpu >= 0)
+	if (cpu >= 0) {
 		printf(" server_cpu_s=%.2f server_cpu_s_per_gb=%.2f", cpu,
 		    bytes > 0 ? cpu / (bytes / 1e9) : 0.0);
+		if (o->npids > 1)
+			for (i = 0; i < o->npids; i++)
+				printf("%s%.2f", i == 0 ?
+				    " server_cpu_s_each=" : ",",
+				    v[i] - cpu0[1 + i]);
+	}
 	if (more != NULL && *more != '\0')
 		printf(" %s", more);
 	putchar('\n');
@@ -200,13 +245,23 @@ bench_create_topic(const struct bench_opts *o)
 	const rd_kafka_topic_result_t **tr;
 	rd_kafka_event_t *ev;
 	rd_kafka_resp_err_t err;
-	char errstr[256];
-	size_t n;
+	char errstr[256], key[128];
+	const char *eq;
+	size_t n, i;
 
-	nt = rd_kafka_NewTopic_new(o->topic, o->partitions, 1, errstr,
+	nt = rd_kafka_NewTopic_new(o->topic, o->partitions, o->replicas, errstr,
 	    sizeof(errstr));
 	if (nt == NULL)
 		bench_die("NewTopic: %s", errstr);
+	for (i = 0; i < o->ntopic_conf; i++) {
+		eq = strchr(o->topic_conf[i], '=');
+		if (eq == NULL || (size_t)(eq - o->topic_conf[i]) >= sizeof(key))
+			bench_die("-C %s: want key=value", o->topic_conf[i]);
+		memcpy(key, o->topic_conf[i], (size_t)(eq - o->topic_conf[i]));
+		key[eq - o->topic_conf[i]] = '\0';
+		if (rd_kafka_NewTopic_set_config(nt, key, eq + 1) != 0)
+			bench_die("-C %s: rejected", o->topic_conf[i]);
+	}
 	rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
 	if ((ev = rd_kafka_queue_poll(q, 30000)) == NULL)
 		bench_die("CreateTopics %s: no answer in 30s", o->topic);
@@ -294,7 +349,7 @@ bench_produce(const struct bench_opts *o)
 	struct bench_dr dr = { 0 };
 	rd_kafka_t *rk = bench_producer(o, &dr);
 	unsigned char *buf;
-	double t0, secs, cpu0;
+	double t0, secs, cpu0[BENCH_MAX_PIDS + 1];
 	char more[400];
 	long i;
 
@@ -303,7 +358,7 @@ bench_produce(const struct bench_opts *o)
 		bench_die("out of memory");
 	for (i = BENCH_HDR; i < (long)o->size; i++)
 		buf[i] = (unsigned char)('a' + i % 26);
-	cpu0 = bench_cpu(o->server_pid);
+	bench_cpu_start(o, cpu0);
 	t0 = bench_now();
 	for (i = 0; i < o->msgs && !bench_stop; i++) {
 		memcpy(buf, &i, sizeof(i));
@@ -322,7 +377,7 @@ bench_produce(const struct bench_opts *o)
 		fprintf(stderr, "moldau-bench: %ld delivery errors, first: %s\n",
 		    dr.failed, dr.first_err);
 	bench_result("produce", o, dr.ok, secs,
-	    cpu0 >= 0 ? bench_cpu(o->server_pid) - cpu0 : -1, more);
+	    cpu0, more);
 	rd_kafka_destroy(rk);
 	free(buf);
 	return dr.failed == 0 && dr.ok == o->msgs ? 0 : -1;
@@ -410,13 +465,13 @@ bench_consume(const struct bench_opts *o)
 {
 	struct bench_consumer c;
 	rd_kafka_message_t *batch[10000];
-	double t0, tlast, secs, cpu0;
+	double t0, tlast, secs, cpu0[BENCH_MAX_PIDS + 1];
 	long got = 0, errs = 0;
 	ssize_t n, i;
 	char more[128];
 
 	bench_consumer_open(o, &c, 0);
-	cpu0 = bench_cpu(o->server_pid);
+	bench_cpu_start(o, cpu0);
 	t0 = tlast = bench_now();
 	while (got < o->msgs && !bench_stop) {
 		n = rd_kafka_consume_batch_queue(c.q, 500, batch, 10000);
@@ -441,7 +496,7 @@ bench_consume(const struct bench_opts *o)
 	snprintf(more, sizeof(more), "size=%zu errors=%ld fetch_wait_max_ms=%d",
 	    o->size, errs, o->fetch_wait_ms);
 	bench_result("consume", o, got, secs,
-	    cpu0 >= 0 ? bench_cpu(o->server_pid) - cpu0 : -1, more);
+	    cpu0, more);
 	bench_consumer_close(&c);
 	return got >= o->msgs ? 0 : -1;
 }
@@ -524,7 +579,7 @@ bench_latency(const struct bench_opts *o)
 	long warm, i;
 	uint64_t now, step;
 	uint32_t flags;
-	double cpu0, t0, secs;
+	double cpu0[BENCH_MAX_PIDS + 1], t0, secs;
 	char more[300];
 
 	memset(&l, 0, sizeof(l));
@@ -540,7 +595,7 @@ bench_latency(const struct bench_opts *o)
 	if (pthread_create(&th, NULL, bench_lat_consume, &l) != 0)
 		bench_die("pthread_create failed");
 	step = 1000000000u / (uint64_t)o->rate;
-	cpu0 = bench_cpu(o->server_pid);
+	bench_cpu_start(o, cpu0);
 	t0 = bench_now();
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (i = 0; i < l.total && !bench_stop; i++) {
@@ -570,7 +625,7 @@ bench_latency(const struct bench_opts *o)
 	    bench_pct(l.ms, l.n, 99.9), l.n ? l.ms[l.n - 1] : -1.0, o->acks,
 	    o->linger_ms, o->fetch_wait_ms, dr.failed);
 	bench_result("latency", o, l.seen, secs,
-	    cpu0 >= 0 ? bench_cpu(o->server_pid) - cpu0 : -1, more);
+	    cpu0, more);
 	bench_consumer_close(&l.c);
 	rd_kafka_destroy(rk);
 	free(l.ms);
@@ -683,11 +738,16 @@ bench_usage(void)
 	    "usage: moldau-bench [-M] [-b bootstrap] [-t topic] [-n msgs] "
 	    "[-s size] [-p partitions]\n"
 	    "           [-a acks] [-l linger.ms] [-w fetch.wait.max.ms] "
-	    "[-r rate] [-P server-pid]\n"
-	    "           [-L label] [-X key=value]... "
-	    "produce|consume|latency|serve...\n"
+	    "[-r rate] [-P server-pid]...\n"
+	    "           [-R replicas] [-C topic-key=value]... [-L label] "
+	    "[-X key=value]...\n"
+	    "           produce|consume|latency|serve...\n"
 	    "  -M  run librdkafka's mock cluster in a child process instead "
 	    "of using -b\n"
+	    "  -P  a server process whose CPU time is counted (once per "
+	    "process)\n"
+	    "  -R, -C  replication factor and configs of the topic created "
+	    "on a real broker\n"
 	    "  latency: -n measured messages at -r per second (after 1 s of "
 	    "warm-up)\n");
 	exit(2);
@@ -711,20 +771,26 @@ main(int argc, char *argv[])
 {
 	struct bench_opts o = {
 		.bootstrap = "127.0.0.1:9092", .topic = "bench", .label = NULL,
-		.msgs = 1000000, .size = 100, .partitions = 1, .acks = "1",
+		.msgs = 1000000, .size = 100, .partitions = 1, .replicas = 1,
+		.acks = "1",
 		.linger_ms = 5, .fetch_wait_ms = -1, .rate = 10000,
 	};
 	struct bench_mock mock = { 0 };
 	struct sigaction sa;
 	int ch, i, rc = 0;
 
-	while ((ch = getopt(argc, argv, "a:b:l:L:Mn:p:P:r:s:t:w:X:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:C:l:L:Mn:p:P:r:R:s:t:w:X:")) != -1) {
 		switch (ch) {
 		case 'a':
 			o.acks = optarg;
 			break;
 		case 'b':
 			o.bootstrap = optarg;
+			break;
+		case 'C':
+			if (o.ntopic_conf == BENCH_MAX_EXTRA)
+				bench_die("too many -C");
+			o.topic_conf[o.ntopic_conf++] = optarg;
 			break;
 		case 'l':
 			o.linger_ms = (int)bench_num(optarg, 0, 900000, ch);
@@ -742,10 +808,16 @@ main(int argc, char *argv[])
 			o.partitions = (int)bench_num(optarg, 1, 100000, ch);
 			break;
 		case 'P':
-			o.server_pid = (pid_t)bench_num(optarg, 1, 1 << 30, ch);
+			if (o.npids == BENCH_MAX_PIDS)
+				bench_die("too many -P");
+			o.server_pid[o.npids++] =
+			    (pid_t)bench_num(optarg, 1, 1 << 30, ch);
 			break;
 		case 'r':
 			o.rate = bench_num(optarg, 1, 10000000, ch);
+			break;
+		case 'R':
+			o.replicas = (int)bench_num(optarg, 1, 32767, ch);
 			break;
 		case 's':
 			o.size = (size_t)bench_num(optarg, BENCH_HDR, 1 << 24,
@@ -786,7 +858,8 @@ main(int argc, char *argv[])
 	if (o.mock) {
 		bench_mock_start(&o, &mock);
 		o.bootstrap = mock.bootstraps;
-		o.server_pid = mock.pid;
+		o.server_pid[0] = mock.pid;
+		o.npids = 1;
 	} else if (strcmp(argv[optind], "serve") != 0)
 		bench_create_topic(&o);
 

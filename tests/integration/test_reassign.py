@@ -14,7 +14,10 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from harness import wait_for  # noqa: E402
-from test_controller_partitions import reassign, \
+import struct  # noqa: E402
+from test_controller import uvarint  # noqa: E402
+from test_controller_meta import call, cstr  # noqa: E402
+from test_controller_partitions import Reader, reassign, \
     list_reassignments  # noqa: E402
 from test_failover import Cluster, Writer  # noqa: E402
 
@@ -28,6 +31,20 @@ def log_bytes(b):
         with open(f, "rb") as fh:
             out += fh.read()
     return out
+
+
+def offset_for_epoch(port, topic, part, current, epoch):
+    """OffsetForLeaderEpoch v4, one partition: (error, epoch, end)."""
+    body = (struct.pack(">i", -1) + uvarint(2) + cstr(topic) + uvarint(2) +
+            struct.pack(">iii", part, current, epoch) + b"\0" + b"\0" +
+            b"\0")
+    rd = Reader(call(port, 23, 4, body))
+    rd.u("i")
+    assert rd.uv() == 2
+    rd.str()
+    assert rd.uv() == 2
+    err, _, lepoch, end = rd.u("hiiq")
+    return err, lepoch, end
 
 
 def main():
@@ -69,6 +86,20 @@ def main():
                 sorted(p.isrs) == [3, 4, 5]
         wait_for(done, 60, "the reassignment to complete")
         took = time.monotonic() - t0
+        # Leader epochs: the move made a new leader in a new epoch, and
+        # OffsetForLeaderEpoch on it says where epoch 0 ended.
+        new = c.leaders(TOPIC)[0][0]
+        port_new = c.brokers[new].port
+        err, e0, end0 = offset_for_epoch(port_new, TOPIC, 0, -1, 0)
+        assert err == 0 and e0 == 0 and 0 < end0, (err, e0, end0)
+        err, cur, end = offset_for_epoch(port_new, TOPIC, 0, -1, 1000)
+        assert err == 0 and cur >= 1 and end >= end0, (err, cur, end)
+        err, _, _ = offset_for_epoch(port_new, TOPIC, 0, cur - 1, cur)
+        assert err == 74, err       # FENCED_LEADER_EPOCH
+        err, _, _ = offset_for_epoch(port_new, TOPIC, 0, cur + 1, cur)
+        assert err == 75, err       # UNKNOWN_LEADER_EPOCH
+        harness.log("leader %d in epoch %d; epoch 0 ended at offset %d"
+                    % (new, cur, end0))
         time.sleep(1)
         w.halt.set()
         w.join(90)
