@@ -34,6 +34,7 @@ struct ctl_session {
 	int32_t	 id;
 	int64_t	 last_ms;
 	int64_t	 pending;	/* offset of an uncommitted change, -1 */
+	int64_t	 meta_offset;	/* its metadata log position, last said */
 };
 
 struct ctl {

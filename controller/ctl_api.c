@@ -130,6 +130,7 @@ ctl_session(struct ctl *c, int32_t id, int64_t now)
 	c->sess[c->nsess].id = id;
 	c->sess[c->nsess].last_ms = now;
 	c->sess[c->nsess].pending = -1;
+	c->sess[c->nsess].meta_offset = -1;
 	return &c->sess[c->nsess++];
 }
 
@@ -302,10 +303,12 @@ ctl_describe_quorum(struct ctl *c, const struct kp_req_hdr *h,
 	struct kp_describe_quorum_response_topic_data t;
 	struct kp_describe_quorum_response_partition_data p;
 	struct kp_describe_quorum_response_replica_state rs[RAFT_MAX_VOTERS];
+	struct kp_describe_quorum_response_replica_state *obs;
 	struct raft_replica reps[RAFT_MAX_VOTERS];
-	size_t n, i;
+	size_t n, i, no;
 	int64_t now = ctl_now_ms();
 	bool leader = raft_role(c->raft) == RAFT_LEADER;
+	int rc;
 
 	kp_init(km->resp, &r);
 	kp_init(&kp_describe_quorum_response_topic_data_desc, &t);
@@ -326,13 +329,32 @@ ctl_describe_quorum(struct ctl *c, const struct kp_req_hdr *h,
 	p.high_watermark = raft_hw(c->raft);
 	p.current_voters.v = rs;
 	p.current_voters.n = (int32_t)n;
-	p.observers.n = 0;
+	/* Observers: the brokers with a live session here (the leader), at
+	   the metadata offset of their last heartbeat. */
+	obs = xcalloc(c->nsess + 1, sizeof(*obs));
+	for (i = 0, no = 0; leader && i < c->nsess; i++) {
+		const struct ctl_session *s = &c->sess[i];
+
+		if (now - s->last_ms > c->cfg->broker_session_timeout_ms)
+			continue;
+		kp_init(&kp_describe_quorum_response_replica_state_desc,
+		    &obs[no]);
+		obs[no].replica_id = s->id;
+		obs[no].log_end_offset = s->meta_offset;
+		obs[no].last_fetch_timestamp = (int64_t)time(NULL) * 1000 -
+		    (now - s->last_ms);
+		obs[no++].last_caught_up_timestamp = -1;
+	}
+	p.observers.v = obs;
+	p.observers.n = (int32_t)no;
 	t.topic_name = ctl_kstr(RIO_TOPIC);
 	t.partitions.v = &p;
 	t.partitions.n = 1;
 	r.topics.v = &t;
 	r.topics.n = 1;
-	return ctl_encode_resp(w, h, &r);
+	rc = ctl_encode_resp(w, h, &r);
+	free(obs);
+	return rc;
 }
 
 /* ---- brokers ---- */
@@ -513,6 +535,7 @@ ctl_broker_heartbeat(struct ctl *c, const struct kp_req_hdr *h,
 	}
 	s = ctl_session(c, q.broker_id, now);
 	s->last_ms = now;
+	s->meta_offset = q.current_metadata_offset;
 	resp.is_caught_up = true;
 	if (q.want_shut_down && !b->fenced)
 		return ctl_heartbeat_shutdown(c, h, b, s, w, token);

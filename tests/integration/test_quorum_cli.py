@@ -106,7 +106,8 @@ def main():
             str(v) for v in sorted(rvoters)) or \
             sorted(int(x) for x in f["CurrentVoters"].strip("[]").split(
                 ",")) == sorted(rvoters), f
-        reps = table(out, "NodeId")
+        rows = table(out, "NodeId")
+        reps = [r for r in rows if r[-1] != "Observer"]
         assert sorted(int(r[0]) for r in reps) == [1, 2, 3], reps
         status = dict((int(r[0]), r[-1]) for r in reps)
         assert status[leader] == "Leader", status
@@ -114,6 +115,12 @@ def main():
                                            "Leader"], status
         for r in reps:
             assert int(r[1]) >= 0 and int(r[2]) >= 0, r
+        # the brokers heartbeating to the leader are its observers, at the
+        # metadata offset they last reported
+        obs = dict((int(r[0]), int(r[1])) for r in rows
+                   if r[-1] == "Observer")
+        assert sorted(obs) == [101, 102], rows
+        assert all(0 <= o <= rhw + 50 for o in obs.values()), obs
         brokers = dict((int(r[0]), r[-1]) for r in table(out, "BrokerId"))
         assert brokers == {101: "Unfenced", 102: "Unfenced"}, brokers
 
