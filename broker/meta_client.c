@@ -34,7 +34,6 @@
 #include "xmalloc.h"
 
 #define MC_TICK_MS		250
-#define MC_HEARTBEAT_MS		2000
 #define MC_RETRY_MS		1000
 #define MC_FETCH_IDLE_MS	200
 #define MC_MAX_FRAME		(64u << 20)
@@ -110,6 +109,16 @@ struct meta_client {
 };
 
 static void mc_kick(struct meta_client *);
+
+/* broker.heartbeat.interval.ms, but at least three to a session. */
+static int64_t
+mc_heartbeat_ms(const struct mo_config *cfg)
+{
+	int64_t ms = cfg->broker_heartbeat_interval_ms;
+	int64_t third = cfg->broker_session_timeout_ms / 3;
+
+	return third > 0 && ms > third ? third : ms;
+}
 static void mc_shutdown_now(struct meta_client *);
 
 /* Serve clients once registered, unfenced and caught up. */
@@ -760,7 +769,7 @@ mc_on_heartbeat(struct meta_client *mc, struct rd *rd, int16_t v,
 	}
 	/* Still fenced: ask again soon to be let in. */
 	mc->next_hb_ms = now_ms() + (q.is_fenced ? MC_TICK_MS :
-	    MC_HEARTBEAT_MS);
+	    mc_heartbeat_ms(mc->b->cfg));
 	return 0;
 }
 

@@ -401,9 +401,14 @@ replica_apply(struct broker *b, struct partition *p,
 		free(p->fols);
 		p->fols = NULL;
 		p->nfols = 0;
-		log_info("broker %d: %s-%d: %s in epoch %d", me,
-		    p->topic->name, p->index, p->hosted ? "follower of " :
-		    "no longer a replica", p->leader_epoch);
+		if (p->hosted)
+			log_info("broker %d: %s-%d: follower of %d in epoch "
+			    "%d", me, p->topic->name, p->index, p->leader,
+			    p->leader_epoch);
+		else
+			log_info("broker %d: %s-%d: no longer a replica in "
+			    "epoch %d", me, p->topic->name, p->index,
+			    p->leader_epoch);
 	} else if (leader) {
 		/* The ISR changed: followers added by reassignment. */
 		for (size_t i = 0; i < p->nreplicas; i++) {

@@ -127,6 +127,8 @@ static const struct cfg_key cfg_keys[] = {
 	    1, 1024, "8", NULL },
 	{ "broker", "broker.rack", CFG_STR, OFF(broker_rack), 0, 255, "",
 	    NULL },
+	{ "broker", "broker.heartbeat.interval.ms", CFG_INT32,
+	    OFF(broker_heartbeat_interval_ms), 10, INT32_MAX, "2000", NULL },
 	{ "broker", "replica.lag.time.max.ms", CFG_INT64,
 	    OFF(replica_lag_time_max_ms), 1, INT64_MAX, "30000", NULL },
 	{ "broker", "offsets.topic.replication.factor", CFG_INT32,

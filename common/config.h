@@ -62,6 +62,7 @@ struct mo_config {
 	int32_t			offsets_topic_replication_factor;
 	int64_t			replica_lag_time_max_ms;
 	char			*broker_rack;		/* "": none */
+	int32_t			broker_heartbeat_interval_ms;
 	int32_t			group_initial_rebalance_delay_ms;
 	int32_t			group_min_session_timeout_ms;
 	int32_t			group_max_session_timeout_ms;

@@ -51,7 +51,7 @@ struct rio_peer {
 struct rio_conn {
 	struct rio		*io;
 	struct bufferevent	*bev;
-	bool			 paused;	/* a deferred answer is due */
+	bool			 paused;	/* all answer slots are taken */
 	struct rio_peer		*peer;	/* outbound; NULL when accepted */
 	struct rio_conn		*next;
 };
@@ -97,6 +97,8 @@ rio_conn_new(struct rio *io, struct bufferevent *bev, struct rio_peer *p)
 	return c;
 }
 
+static void rio_unpause(struct rio *);
+
 static void
 rio_conn_free(struct rio_conn *c)
 {
@@ -120,6 +122,7 @@ rio_conn_free(struct rio_conn *c)
 	}
 	bufferevent_free(c->bev);
 	free(c);
+	rio_unpause(io);	/* its answer slots are free */
 }
 
 static void
@@ -716,6 +719,20 @@ rio_write_frame(struct rio_conn *c, const struct wbuf *w)
 	bufferevent_write(c->bev, w->data, w->len);
 }
 
+/* An answer slot is free: connections that waited for one read again
+   (from the loop, not from here). */
+static void
+rio_unpause(struct rio *io)
+{
+	for (struct rio_conn *c = io->conns; c != NULL; c = c->next) {
+		if (!c->paused)
+			continue;
+		c->paused = false;
+		bufferevent_trigger(c->bev, EV_READ,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	}
+}
+
 static void
 rio_send_resp(struct rio *io, struct raft_msg *m)
 {
@@ -735,6 +752,7 @@ rio_send_resp(struct rio *io, struct raft_msg *m)
 	if (rio_encode_body(&w, m, pd.api, pd.version) == 0 && w.err == 0)
 		rio_write_frame(pd.c, &w);
 	wbuf_clear(&w);
+	rio_unpause(io);
 }
 
 static void
@@ -869,7 +887,6 @@ rio_handle_req(struct rio_conn *c, struct rd *r)
 			pd->corr = h.correlation_id;
 			pd->api = h.api_key;
 			pd->version = h.api_version;
-			c->paused = true;
 			rc = 0;
 		} else if (rc == 0 && w.err == 0)
 			rio_write_frame(c, &w);
@@ -919,6 +936,13 @@ rio_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (evbuffer_get_length(in) < 4 + (size_t)n)
 			return;
+		/* Answers may come in any order (clients match correlation
+		   ids); only when every answer slot is taken does reading
+		   wait, so a heartbeat is never stuck behind a commit. */
+		if (c->peer == NULL && c->io->npend >= RIO_PENDING) {
+			c->paused = true;
+			return;
+		}
 		evbuffer_drain(in, 4);
 		frame = xmalloc(n ? n : 1);
 		evbuffer_remove(in, frame, n);
@@ -955,10 +979,7 @@ rio_answer(struct rio *io, uint64_t token, const struct wbuf *body)
 	if (w.err == 0 && body->err == 0)
 		rio_write_frame(pd.c, &w);
 	wbuf_clear(&w);
-	pd.c->paused = false;
-	/* Requests that arrived meanwhile: from the loop, not from here. */
-	bufferevent_trigger(pd.c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
-	    BEV_TRIG_DEFER_CALLBACKS);
+	rio_unpause(io);
 }
 
 int
