@@ -86,6 +86,9 @@ int64_t	ctl_propose(struct ctl *, const struct wbuf *);
  * lost first); takes both buffers. */
 void	ctl_wait_add(struct ctl *, uint64_t token, int64_t offset,
 	    struct wbuf *ok, struct wbuf *fail);
+int	ctl_answer_on_commit(struct ctl *, const struct kp_req_hdr *,
+	    struct wbuf *, uint64_t token, const struct wbuf *recs,
+	    void *resp, void (*not_controller)(void *), int64_t *offp);
 /* Encode response r to the request h into w; -1 on failure. */
 int	ctl_encode_resp(struct wbuf *, const struct kp_req_hdr *, const void *);
 /* IncrementalAlterConfigs of topic configs (ctl_config.c). */

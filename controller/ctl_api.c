@@ -60,6 +60,43 @@ ctl_wait_add(struct ctl *c, uint64_t token, int64_t offset,
 	memset(fail, 0, sizeof(*fail));
 }
 
+/*
+ * Propose recs (the records a request makes) and answer the request once
+ * they are applied: with resp as it is, or, if leadership is lost before,
+ * with resp after not_controller(resp).  No records: resp now.  *offp gets
+ * the entry's offset when the answer is deferred.
+ */
+int
+ctl_answer_on_commit(struct ctl *c, const struct kp_req_hdr *h,
+    struct wbuf *w, uint64_t token, const struct wbuf *recs, void *resp,
+    void (*not_controller)(void *), int64_t *offp)
+{
+	struct wbuf ok = { 0 }, fail = { 0 };
+	int64_t off;
+
+	if (recs->len == 0)
+		return ctl_encode_resp(w, h, resp);
+	if ((off = ctl_part_propose(c, recs)) < 0) {
+		not_controller(resp);
+		return ctl_encode_resp(w, h, resp);
+	}
+	/* Strings may point into the image: encode both answers now. */
+	if (ctl_encode_resp(&ok, h, resp) != 0) {
+		wbuf_clear(&ok);
+		return -1;
+	}
+	not_controller(resp);
+	if (ctl_encode_resp(&fail, h, resp) != 0) {
+		wbuf_clear(&ok);
+		wbuf_clear(&fail);
+		return -1;
+	}
+	ctl_wait_add(c, token, off, &ok, &fail);
+	if (offp != NULL)
+		*offp = off;
+	return RIO_DEFER;
+}
+
 /* Answer the waits that committed (all with fail when lost). */
 static void
 ctl_waits_flush(struct ctl *c, bool lost)
@@ -683,6 +720,19 @@ ctl_pending_topic_add(struct ctl *c, const struct kstr *name)
 	c->pending_topic_offs[c->npending_topics++] = INT64_MAX;
 }
 
+static void
+ctl_create_topics_lost(void *arg)
+{
+	struct kp_create_topics_response *r = arg;
+
+	for (int32_t i = 0; i < r->topics.n; i++)
+		if (r->topics.v[i].error_code == KERR_NONE) {
+			r->topics.v[i].error_code = KERR_NOT_CONTROLLER;
+			memset(&r->topics.v[i].topic_id, 0,
+			    sizeof(r->topics.v[i].topic_id));
+		}
+}
+
 static int
 ctl_create_topics(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
     struct wbuf *w, uint64_t token, struct kp_arena *a)
@@ -691,12 +741,12 @@ ctl_create_topics(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 	struct kp_create_topics_request q;
 	struct kp_create_topics_response resp;
 	struct kp_create_topics_response_creatable_topic_result *res;
-	struct wbuf recs = { 0 }, ok = { 0 }, fail = { 0 };
+	struct wbuf recs = { 0 };
 	int32_t i, k, np, rf, j;
 	size_t npend0 = c->npending_topics, pi;
-	bool leader = raft_role(c->raft) == RAFT_LEADER, any = false;
-	int64_t off;
-	int rc = -1;
+	bool leader = raft_role(c->raft) == RAFT_LEADER;
+	int64_t off = -1;
+	int rc;
 
 	if (kp_decode(rd, km->req, h->api_version,
 	    kp_flexible(km, h->api_version), &q, a) != 0)
@@ -781,44 +831,32 @@ ctl_create_topics(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 			    &kp_config_record_desc, &cr);
 		}
 		ctl_pending_topic_add(c, &t->name);
-		any = true;
 		log_info("controller %d: creating topic %.*s (%d partitions, "
 		    "replication factor %d)", c->cfg->node_id,
 		    (int)t->name.len, t->name.p, np, rf);
 	}
-	if (!any) {
-		rc = ctl_encode_resp(w, h, &resp);
-		goto out;
+	rc = ctl_answer_on_commit(c, h, w, token, &recs, &resp,
+	    ctl_create_topics_lost, &off);
+	if (rc == RIO_DEFER) {
+		for (pi = npend0; pi < c->npending_topics; pi++)
+			c->pending_topic_offs[pi] = off;
+		npend0 = c->npending_topics;
 	}
-	if ((off = ctl_part_propose(c, &recs)) < 0) {
-		for (i = 0; i < q.topics.n; i++)
-			if (res[i].error_code == 0)
-				res[i].error_code = KERR_NOT_CONTROLLER;
-		rc = ctl_encode_resp(w, h, &resp);
-		goto out;
-	}
-	for (pi = npend0; pi < c->npending_topics; pi++)
-		c->pending_topic_offs[pi] = off;
-	npend0 = c->npending_topics;
-	if (ctl_encode_resp(&ok, h, &resp) != 0)
-		goto out;
-	for (i = 0; i < q.topics.n; i++)
-		if (res[i].error_code == 0) {
-			res[i].error_code = KERR_NOT_CONTROLLER;
-			memset(&res[i].topic_id, 0, sizeof(res[i].topic_id));
-		}
-	if (ctl_encode_resp(&fail, h, &resp) != 0)
-		goto out;
-	ctl_wait_add(c, token, off, &ok, &fail);
-	rc = RIO_DEFER;
-out:
 	/* Names of a batch that was not proposed are not pending. */
 	while (c->npending_topics > npend0)
 		free(c->pending_topics[--c->npending_topics]);
 	wbuf_clear(&recs);
-	wbuf_clear(&ok);
-	wbuf_clear(&fail);
 	return rc;
+}
+
+static void
+ctl_delete_topics_lost(void *arg)
+{
+	struct kp_delete_topics_response *r = arg;
+
+	for (int32_t i = 0; i < r->responses.n; i++)
+		if (r->responses.v[i].error_code == KERR_NONE)
+			r->responses.v[i].error_code = KERR_NOT_CONTROLLER;
 }
 
 static int
@@ -829,11 +867,10 @@ ctl_delete_topics(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 	struct kp_delete_topics_request q;
 	struct kp_delete_topics_response resp;
 	struct kp_delete_topics_response_deletable_topic_result *res;
-	struct wbuf recs = { 0 }, ok = { 0 }, fail = { 0 };
-	bool leader = raft_role(c->raft) == RAFT_LEADER, any = false;
+	struct wbuf recs = { 0 };
+	bool leader = raft_role(c->raft) == RAFT_LEADER;
 	int32_t i, n;
-	int64_t off;
-	int rc = -1;
+	int rc;
 
 	if (kp_decode(rd, km->req, h->api_version,
 	    kp_flexible(km, h->api_version), &q, a) != 0)
@@ -875,34 +912,21 @@ ctl_delete_topics(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 		    &kp_remove_topic_record_desc, &rr);
 		log_info("controller %d: deleting topic %s", c->cfg->node_id,
 		    t->name);
-		any = true;
 	}
-	if (!any) {
-		rc = ctl_encode_resp(w, h, &resp);
-		goto out;
-	}
-	if ((off = ctl_part_propose(c, &recs)) < 0) {
-		for (i = 0; i < n; i++)
-			if (res[i].error_code == 0)
-				res[i].error_code = KERR_NOT_CONTROLLER;
-		rc = ctl_encode_resp(w, h, &resp);
-		goto out;
-	}
-	/* Names borrowed from the image: encode now. */
-	if (ctl_encode_resp(&ok, h, &resp) != 0)
-		goto out;
-	for (i = 0; i < n; i++)
-		if (res[i].error_code == 0)
-			res[i].error_code = KERR_NOT_CONTROLLER;
-	if (ctl_encode_resp(&fail, h, &resp) != 0)
-		goto out;
-	ctl_wait_add(c, token, off, &ok, &fail);
-	rc = RIO_DEFER;
-out:
+	rc = ctl_answer_on_commit(c, h, w, token, &recs, &resp,
+	    ctl_delete_topics_lost, NULL);
 	wbuf_clear(&recs);
-	wbuf_clear(&ok);
-	wbuf_clear(&fail);
 	return rc;
+}
+
+static void
+ctl_create_partitions_lost(void *arg)
+{
+	struct kp_create_partitions_response *r = arg;
+
+	for (int32_t i = 0; i < r->results.n; i++)
+		if (r->results.v[i].error_code == KERR_NONE)
+			r->results.v[i].error_code = KERR_NOT_CONTROLLER;
 }
 
 static int
@@ -914,10 +938,9 @@ ctl_create_partitions(struct ctl *c, const struct kp_req_hdr *h,
 	struct kp_create_partitions_response resp;
 	struct kp_create_partitions_response_create_partitions_topic_result
 	    *res;
-	struct wbuf recs = { 0 }, ok = { 0 }, fail = { 0 };
-	bool leader = raft_role(c->raft) == RAFT_LEADER, any = false;
+	struct wbuf recs = { 0 };
+	bool leader = raft_role(c->raft) == RAFT_LEADER;
 	int32_t i, k, rf, have;
-	int64_t off;
 	int rc = -1;
 
 	if (kp_decode(rd, km->req, h->api_version,
@@ -970,32 +993,10 @@ ctl_create_partitions(struct ctl *c, const struct kp_req_hdr *h,
 		free(reps);
 		log_info("controller %d: topic %s grows to %d partitions",
 		    c->cfg->node_id, mt->name, t->count);
-		any = true;
 	}
-	if (!any) {
-		rc = ctl_encode_resp(w, h, &resp);
-		goto out;
-	}
-	if ((off = ctl_part_propose(c, &recs)) < 0) {
-		for (i = 0; i < q.topics.n; i++)
-			if (res[i].error_code == 0)
-				res[i].error_code = KERR_NOT_CONTROLLER;
-		rc = ctl_encode_resp(w, h, &resp);
-		goto out;
-	}
-	if (ctl_encode_resp(&ok, h, &resp) != 0)
-		goto out;
-	for (i = 0; i < q.topics.n; i++)
-		if (res[i].error_code == 0)
-			res[i].error_code = KERR_NOT_CONTROLLER;
-	if (ctl_encode_resp(&fail, h, &resp) != 0)
-		goto out;
-	ctl_wait_add(c, token, off, &ok, &fail);
-	rc = RIO_DEFER;
-out:
+	rc = ctl_answer_on_commit(c, h, w, token, &recs, &resp,
+	    ctl_create_partitions_lost, NULL);
 	wbuf_clear(&recs);
-	wbuf_clear(&ok);
-	wbuf_clear(&fail);
 	return rc;
 }
 

@@ -358,6 +358,15 @@ ctl_copy_ints(struct kp_arena *a, const int32_t *v, size_t n)
 	return d;
 }
 
+static void
+ctl_alter_partition_lost(void *arg)
+{
+	struct kp_alter_partition_response *r = arg;
+
+	kp_init(&kp_alter_partition_response_desc, r);
+	r->error_code = KERR_NOT_CONTROLLER;
+}
+
 int
 ctl_alter_partition(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
     struct wbuf *w, uint64_t token, struct kp_arena *a)
@@ -369,10 +378,9 @@ ctl_alter_partition(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 	const struct meta_image *img;
 	const struct mi_broker *b;
 	struct cp_view v;
-	struct wbuf recs = { 0 }, ok = { 0 }, fail = { 0 };
+	struct wbuf recs = { 0 };
 	bool by_id = h->api_version >= 2;
 	int32_t i, k, j, n = 0;
-	int64_t off;
 	int rc = -1;
 
 	if (kp_decode(rd, km->req, h->api_version,
@@ -477,30 +485,12 @@ ctl_alter_partition(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 			rp[k].partition_epoch = after.partition_epoch;
 		}
 	}
-	if (n == 0) {
-		rc = ctl_encode_resp(w, h, &resp);
-		goto out;
-	}
-	if ((off = ctl_part_propose(c, &recs)) < 0) {
-		kp_init(km->resp, &resp);
-		resp.error_code = KERR_NOT_CONTROLLER;
-		rc = ctl_encode_resp(w, h, &resp);
-		goto out;
-	}
-	log_info("controller %d: AlterPartition from broker %d: %d "
-	    "partition changes", c->cfg->node_id, q.broker_id, n);
-	if (ctl_encode_resp(&ok, h, &resp) != 0)
-		goto out;
-	kp_init(km->resp, &resp);
-	resp.error_code = KERR_NOT_CONTROLLER;
-	if (ctl_encode_resp(&fail, h, &resp) != 0)
-		goto out;
-	ctl_wait_add(c, token, off, &ok, &fail);
-	rc = RIO_DEFER;
-out:
+	if (n > 0)
+		log_info("controller %d: AlterPartition from broker %d: %d "
+		    "partition changes", c->cfg->node_id, q.broker_id, n);
+	rc = ctl_answer_on_commit(c, h, w, token, &recs, &resp,
+	    ctl_alter_partition_lost, NULL);
 	wbuf_clear(&recs);
-	wbuf_clear(&ok);
-	wbuf_clear(&fail);
 	return rc;
 }
 
@@ -523,6 +513,23 @@ ctl_elect_one(const struct cp_view *v, const struct mi_topic *t,
 	}
 }
 
+static void
+ctl_elect_leaders_lost(void *arg)
+{
+	struct kp_elect_leaders_response *r = arg;
+
+	for (int32_t i = 0; i < r->replica_election_results.n; i++)
+		for (int32_t j = 0;
+		    j < r->replica_election_results.v[i].partition_result.n;
+		    j++)
+			if (r->replica_election_results.v[i].partition_result
+			    .v[j].error_code == KERR_NONE)
+				r->replica_election_results.v[i]
+				    .partition_result.v[j].error_code =
+				    KERR_NOT_CONTROLLER;
+	r->error_code = KERR_NOT_CONTROLLER;
+}
+
 int
 ctl_elect_leaders(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
     struct wbuf *w, uint64_t token, struct kp_arena *a)
@@ -534,12 +541,11 @@ ctl_elect_leaders(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 	struct kp_elect_leaders_response_partition_result *pr;
 	const struct meta_image *img;
 	struct cp_view v;
-	struct wbuf recs = { 0 }, ok = { 0 }, fail = { 0 };
+	struct wbuf recs = { 0 };
 	int8_t type;
 	bool all;
-	size_t i, j, nt, n = 0;
+	size_t i, nt, n = 0;
 	int32_t k, np;
-	int64_t off;
 	int rc = -1;
 
 	if (kp_decode(rd, km->req, h->api_version,
@@ -613,41 +619,26 @@ ctl_elect_leaders(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 		if (!all || r->partition_result.n > 0)
 			resp.replica_election_results.n++;
 	}
-	if (n == 0) {
-		rc = ctl_encode_resp(w, h, &resp);
-		goto out;
-	}
-	if ((off = ctl_part_propose(c, &recs)) < 0) {
-		kp_init(km->resp, &resp);
-		resp.error_code = KERR_NOT_CONTROLLER;
-		resp.replica_election_results.n = 0;
-		rc = ctl_encode_resp(w, h, &resp);
-		goto out;
-	}
-	log_info("controller %d: ElectLeaders (%s): %zu elections",
-	    c->cfg->node_id, type == CTL_ELECT_UNCLEAN ? "unclean" :
-	    "preferred", n);
-	/* Topic names may point into the image: encode now. */
-	if (ctl_encode_resp(&ok, h, &resp) != 0)
-		goto out;
-	for (i = 0; i < (size_t)resp.replica_election_results.n; i++)
-		for (j = 0; j < (size_t)res[i].partition_result.n; j++)
-			if (res[i].partition_result.v[j].error_code == 0)
-				res[i].partition_result.v[j].error_code =
-				    KERR_NOT_CONTROLLER;
-	resp.error_code = KERR_NOT_CONTROLLER;
-	if (ctl_encode_resp(&fail, h, &resp) != 0)
-		goto out;
-	ctl_wait_add(c, token, off, &ok, &fail);
-	rc = RIO_DEFER;
-out:
+	if (n > 0)
+		log_info("controller %d: ElectLeaders (%s): %zu elections",
+		    c->cfg->node_id, type == CTL_ELECT_UNCLEAN ? "unclean" :
+		    "preferred", n);
+	rc = ctl_answer_on_commit(c, h, w, token, &recs, &resp,
+	    ctl_elect_leaders_lost, NULL);
 	wbuf_clear(&recs);
-	wbuf_clear(&ok);
-	wbuf_clear(&fail);
 	return rc;
 }
 
 /* ---- reassignments ---- */
+
+static void
+ctl_reassignments_lost(void *arg)
+{
+	struct kp_alter_partition_reassignments_response *r = arg;
+
+	kp_init(&kp_alter_partition_reassignments_response_desc, r);
+	r->error_code = KERR_NOT_CONTROLLER;
+}
 
 int
 ctl_alter_reassignments(struct ctl *c, const struct kp_req_hdr *h,
@@ -660,10 +651,9 @@ ctl_alter_reassignments(struct ctl *c, const struct kp_req_hdr *h,
 	    *rt;
 	const struct meta_image *img;
 	struct cp_view v;
-	struct wbuf recs = { 0 }, ok = { 0 }, fail = { 0 };
+	struct wbuf recs = { 0 };
 	int32_t i, k;
 	size_t n = 0;
-	int64_t off;
 	int rc = -1;
 
 	if (kp_decode(rd, km->req, h->api_version,
@@ -722,28 +712,9 @@ ctl_alter_reassignments(struct ctl *c, const struct kp_req_hdr *h,
 			    "cancelling", mt->name, p->id);
 		}
 	}
-	if (n == 0) {
-		rc = ctl_encode_resp(w, h, &resp);
-		goto out;
-	}
-	if ((off = ctl_part_propose(c, &recs)) < 0) {
-		kp_init(km->resp, &resp);
-		resp.error_code = KERR_NOT_CONTROLLER;
-		rc = ctl_encode_resp(w, h, &resp);
-		goto out;
-	}
-	if (ctl_encode_resp(&ok, h, &resp) != 0)
-		goto out;
-	kp_init(km->resp, &resp);
-	resp.error_code = KERR_NOT_CONTROLLER;
-	if (ctl_encode_resp(&fail, h, &resp) != 0)
-		goto out;
-	ctl_wait_add(c, token, off, &ok, &fail);
-	rc = RIO_DEFER;
-out:
+	rc = ctl_answer_on_commit(c, h, w, token, &recs, &resp,
+	    ctl_reassignments_lost, NULL);
 	wbuf_clear(&recs);
-	wbuf_clear(&ok);
-	wbuf_clear(&fail);
 	return rc;
 }
 

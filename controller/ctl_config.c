@@ -14,7 +14,6 @@
 #include "log.h"
 #include "meta_image.h"
 #include "raft.h"
-#include "raft_io_tcp.h"
 
 #define CFG_RES_TOPIC	2
 #define CFG_OP_SET	0
@@ -28,6 +27,16 @@ cfg_kstr(const char *s)
 	return k;
 }
 
+static void
+ctl_alter_configs_lost(void *arg)
+{
+	struct kp_incremental_alter_configs_response *r = arg;
+
+	for (int32_t i = 0; i < r->responses.n; i++)
+		if (r->responses.v[i].error_code == KERR_NONE)
+			r->responses.v[i].error_code = KERR_NOT_CONTROLLER;
+}
+
 int
 ctl_alter_configs(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
     struct wbuf *w, uint64_t token, struct kp_arena *a)
@@ -37,11 +46,10 @@ ctl_alter_configs(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 	struct kp_incremental_alter_configs_response resp;
 	struct kp_incremental_alter_configs_response_alter_configs_resource_response
 	    *res;
-	struct wbuf recs = { 0 }, ok = { 0 }, fail = { 0 };
-	bool leader = raft_role(c->raft) == RAFT_LEADER, any = false;
+	struct wbuf recs = { 0 };
+	bool leader = raft_role(c->raft) == RAFT_LEADER;
 	int32_t i, j, n;
-	int64_t off;
-	int rc = -1;
+	int rc;
 
 	if (kp_decode(rd, km->req, h->api_version,
 	    kp_flexible(km, h->api_version), &q, a) != 0)
@@ -107,7 +115,6 @@ ctl_alter_configs(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 		if (res[i].error_code == KERR_NONE && !q.validate_only &&
 		    mine.len > 0) {
 			wbuf_put(&recs, mine.data, mine.len);
-			any = true;
 			log_info("controller %d: topic %.*s: %d config "
 			    "change(s)", c->cfg->node_id,
 			    (int)rr->resource_name.len, rr->resource_name.p,
@@ -115,29 +122,8 @@ ctl_alter_configs(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 		}
 		wbuf_clear(&mine);
 	}
-	if (!any) {
-		rc = ctl_encode_resp(w, h, &resp);
-		goto out;
-	}
-	if ((off = ctl_propose(c, &recs)) < 0) {
-		for (i = 0; i < n; i++)
-			if (res[i].error_code == KERR_NONE)
-				res[i].error_code = KERR_NOT_CONTROLLER;
-		rc = ctl_encode_resp(w, h, &resp);
-		goto out;
-	}
-	if (ctl_encode_resp(&ok, h, &resp) != 0)
-		goto out;
-	for (i = 0; i < n; i++)
-		if (res[i].error_code == KERR_NONE)
-			res[i].error_code = KERR_NOT_CONTROLLER;
-	if (ctl_encode_resp(&fail, h, &resp) != 0)
-		goto out;
-	ctl_wait_add(c, token, off, &ok, &fail);
-	rc = RIO_DEFER;
-out:
+	rc = ctl_answer_on_commit(c, h, w, token, &recs, &resp,
+	    ctl_alter_configs_lost, NULL);
 	wbuf_clear(&recs);
-	wbuf_clear(&ok);
-	wbuf_clear(&fail);
 	return rc;
 }

@@ -135,6 +135,20 @@ class Quorum:
             time.sleep(0.1)
         raise AssertionError("no leader among %s" % (nodes,))
 
+    def finish(self, tmp, ok):
+        """Stop every controller; on failure print the end of each log;
+        remove tmp unless MOLDAU_KEEP_TMP is set."""
+        self.stop_all()
+        if not ok:
+            for n in (1, 2, 3):
+                path = os.path.join(tmp, "c%d.log" % n)
+                if os.path.exists(path):
+                    print("---- c%d.log" % n)
+                    with open(path) as f:
+                        print(f.read()[-4000:])
+        if not os.environ.get("MOLDAU_KEEP_TMP"):
+            shutil.rmtree(tmp, ignore_errors=True)
+
     def stop_all(self):
         for p in self.procs.values():
             if p.poll() is None:
@@ -198,16 +212,7 @@ def main():
         print("controller %d caught up: %s" % (leader, voters))
         ok = True
     finally:
-        q.stop_all()
-        if not ok:
-            for n in (1, 2, 3):
-                path = os.path.join(tmp, "c%d.log" % n)
-                if os.path.exists(path):
-                    print("---- c%d.log" % n)
-                    with open(path) as f:
-                        print(f.read()[-3000:])
-        if not os.environ.get("MOLDAU_KEEP_TMP"):
-            shutil.rmtree(tmp, ignore_errors=True)
+        q.finish(tmp, ok)
     print("test_controller: ok")
     return 0
 

@@ -266,16 +266,7 @@ def main():
     finally:
         for h in hbs:
             h.stop.set()
-        q.stop_all()
-        if not ok:
-            for n in (1, 2, 3):
-                path = os.path.join(tmp, "c%d.log" % n)
-                if os.path.exists(path):
-                    print("---- c%d.log" % n)
-                    with open(path) as f:
-                        print(f.read()[-4000:])
-        if not os.environ.get("MOLDAU_KEEP_TMP"):
-            shutil.rmtree(tmp, ignore_errors=True)
+        q.finish(tmp, ok)
     print("test_controller_meta: ok")
     return 0
 

@@ -22,7 +22,6 @@ PartitionRecord, PartitionChangeRecord and broker records, and checks:
 """
 
 import os
-import shutil
 import struct
 import subprocess
 import sys
@@ -685,16 +684,7 @@ def main():
         run(q, tmp)
         ok = True
     finally:
-        q.stop_all()
-        if not ok:
-            for n in (1, 2, 3):
-                path = os.path.join(tmp, "c%d.log" % n)
-                if os.path.exists(path):
-                    print("---- c%d.log" % n)
-                    with open(path) as f:
-                        print(f.read()[-6000:])
-        if not os.environ.get("MOLDAU_KEEP_TMP"):
-            shutil.rmtree(tmp, ignore_errors=True)
+        q.finish(tmp, ok)
     print("test_controller_partitions: ok")
     return 0
 

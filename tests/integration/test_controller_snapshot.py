@@ -230,16 +230,7 @@ def main():
     finally:
         if hb is not None:
             hb.stop.set()
-        q.stop_all()
-        if not ok:
-            for n in (1, 2, 3):
-                path = os.path.join(tmp, "c%d.log" % n)
-                if os.path.exists(path):
-                    print("---- c%d.log" % n)
-                    with open(path) as f:
-                        print(f.read()[-4000:])
-        if not os.environ.get("MOLDAU_KEEP_TMP"):
-            shutil.rmtree(tmp, ignore_errors=True)
+        q.finish(tmp, ok)
     print("test_controller_snapshot: ok")
     return 0
 

@@ -12,7 +12,6 @@ Fenced while 101 stays Unfenced.
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -167,16 +166,7 @@ def main():
     finally:
         for h in hbs:
             h.stop.set()
-        q.stop_all()
-        if not ok:
-            for n in (1, 2, 3):
-                path = os.path.join(tmp, "c%d.log" % n)
-                if os.path.exists(path):
-                    print("---- c%d.log" % n)
-                    with open(path) as fh:
-                        print(fh.read()[-3000:])
-        if not os.environ.get("MOLDAU_KEEP_TMP"):
-            shutil.rmtree(tmp, ignore_errors=True)
+        q.finish(tmp, ok)
     print("test_quorum_cli: ok")
     return 0
 
