@@ -134,9 +134,14 @@ hw_wait_met(struct broker *b, struct hw_wait *w, bool *lost)
 			*lost = true;
 			continue;
 		}
-		if (replica_hw(p) >= t->target)
+		if (replica_hw(p) >= t->target) {
+			/* Committed, but by fewer replicas than asked (the
+			   ISR shrank meanwhile): Kafka's after-append error. */
+			if ((int64_t)(p->nisr > 0 ? p->nisr : 1) <
+			    tconfig_get_i64(p->topic, "min.insync.replicas"))
+				*t->err = KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND;
 			t->met = true;
-		else
+		} else
 			all = false;
 	}
 	return all;

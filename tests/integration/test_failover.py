@@ -6,6 +6,9 @@ brokers (replication factor 3, min.insync.replicas 2):
    exits 0 within seconds, and a confluent-kafka producer with acks=all
    writing throughout sees no failed delivery (retriable errors are retried
    by the client).
+   An acks=all produce whose followers stop answering gets
+   NOT_ENOUGH_REPLICAS_AFTER_APPEND once the ISR shrinks under
+   min.insync.replicas.
 4. A consumer group keeps consuming through the loss (SIGKILL) of the broker
    that coordinates it: every message produced before and after is
    consumed, and offsets committed after the loss are served by the new
@@ -173,6 +176,39 @@ def controlled_shutdown(c):
     assert not missing, missing[:5]
 
 
+def after_append(c):
+    """acks=all waiting while the followers stop answering: once the ISR
+    has shrunk under min.insync.replicas the append is committed by the
+    leader alone and the producer gets NOT_ENOUGH_REPLICAS_AFTER_APPEND."""
+    import signal
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import NewTopic
+    topic = "fo-after"
+    fs = c.admin().create_topics([NewTopic(topic, 1, 3, config={
+        "min.insync.replicas": "2"})])
+    fs[topic].result(timeout=30)
+    wait_for(lambda: len(c.leaders(topic)[0][1]) == 3, 20, "ISR of 3")
+    leader = c.leaders(topic)[0][0]
+    frozen = [b for i, b in c.brokers.items() if i != leader]
+    p = Producer({"bootstrap.servers": c.brokers[leader].bootstrap,
+                  "acks": "all", "retries": 0, "message.timeout.ms": 60000,
+                  "enable.idempotence": False})
+    got = []
+    for b in frozen:
+        os.kill(b.pid, signal.SIGSTOP)
+    try:
+        p.produce(topic, b"late", on_delivery=lambda e, m: got.append(e))
+        p.flush(60)
+    finally:
+        for b in frozen:
+            os.kill(b.pid, signal.SIGCONT)
+    assert len(got) == 1 and got[0] is not None, got
+    assert got[0].name() == "NOT_ENOUGH_REPLICAS_AFTER_APPEND", got[0]
+    harness.log("acks=all with the followers frozen: %s" % got[0].name())
+    wait_for(lambda: len(c.leaders(topic)[0][1]) == 3, 30,
+             "the followers back in the ISR")
+
+
 def coordinator_loss(c):
     from confluent_kafka import Consumer, TopicPartition
     from confluent_kafka.admin import NewTopic
@@ -245,6 +281,7 @@ def main():
     c = Cluster()
     try:
         controlled_shutdown(c)
+        after_append(c)
         coordinator_loss(c)
         c.stop_brokers()
     finally:
