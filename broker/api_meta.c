@@ -158,15 +158,15 @@ api_autocreate(struct broker *b, struct req *r, const struct kstr *names,
 		}
 	}
 	if (internal) {
-		/* offsets.topic.replication.factor, as far as the live
-		   brokers allow (one on a single node). */
-		struct mc_broker *mb;
-		size_t live = meta_client_brokers(b->mc, &mb);
+		/* offsets.topic.replication.factor, as far as the registered
+		   brokers allow (one on a single node).  One that is fenced
+		   for a moment still counts: creation then fails until it is
+		   back (the client retries), as in Kafka. */
+		size_t known = meta_client_registered(b->mc);
 
-		free(mb);
 		rf = b->cfg->offsets_topic_replication_factor;
-		if ((size_t)rf > live)
-			rf = (int32_t)live;
+		if ((size_t)rf > known)
+			rf = (int32_t)known;
 	}
 	for (size_t i = 0; i < n; i++) {
 		t[i].name = names[i];

@@ -1369,6 +1369,12 @@ meta_client_alter_partition(struct meta_client *mc, struct partition *p,
 	return 0;
 }
 
+size_t
+meta_client_registered(const struct meta_client *mc)
+{
+	return mc->img->nbrokers > 0 ? mc->img->nbrokers : 1;
+}
+
 int32_t
 meta_client_controller(const struct meta_client *mc)
 {

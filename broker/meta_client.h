@@ -59,6 +59,8 @@ int	meta_client_alter_partition(struct meta_client *, struct partition *,
  */
 void	meta_client_shutdown(struct meta_client *,
 	    void (*done)(struct broker *));
+/* Brokers registered in the image, fenced or not (at least 1). */
+size_t	meta_client_registered(const struct meta_client *);
 /* The controller this broker talks to, or -1. */
 int32_t	meta_client_controller(const struct meta_client *);
 
