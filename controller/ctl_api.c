@@ -372,7 +372,9 @@ ctl_describe_quorum(struct ctl *c, const struct kp_req_hdr *h,
 	for (i = 0, no = 0; leader && i < c->nsess; i++) {
 		const struct ctl_session *s = &c->sess[i];
 
-		if (now - s->last_ms > c->cfg->broker_session_timeout_ms)
+		/* heard from since this node leads, and recently */
+		if (s->meta_offset < 0 ||
+		    now - s->last_ms > c->cfg->broker_session_timeout_ms)
 			continue;
 		kp_init(&kp_describe_quorum_response_replica_state_desc,
 		    &obs[no]);

@@ -92,9 +92,15 @@ def main():
                       "127.0.0.1:1"], rc=1)
         assert "no controller" in err, err
 
-        # The whole picture, through a follower.
-        out, _ = run([MOLDAU, "quorum", "describe", "--bootstrap-controller",
-                      boot])
+        # The whole picture, through a follower (once both brokers have
+        # heartbeated to the leader: then they are its observers).
+        def described():
+            out, _ = run([MOLDAU, "quorum", "describe",
+                          "--bootstrap-controller", boot])
+            seen = sorted(int(r[0]) for r in table(out, "NodeId")
+                          if r[-1] == "Observer")
+            return out if seen == [101, 102] else None
+        out = wait_for("both brokers as observers", described, 15)
         print(out)
         f = status_fields(out)
         _, rleader, repoch, rhw, rvoters = describe_quorum(q.port(leader))
