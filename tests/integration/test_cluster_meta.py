@@ -34,8 +34,14 @@ def text(path):
 
 
 class Controllers:
-    def __init__(self, tmp):
+    """Three moldau-controller processes on free ports; sets: extra
+    --set overrides for every one of them."""
+
+    def __init__(self, tmp, sets=None):
         self.tmp = tmp
+        self.sets = list(sets) if sets is not None else [
+            "cluster.metadata.log.max.record.bytes.between.snapshots=%d" %
+            SNAP_BYTES]
         self.ports = free_ports(3)
         self.voters = ",".join("%d@127.0.0.1:%d" % (i + 1, p)
                                for i, p in enumerate(self.ports))
@@ -50,10 +56,9 @@ class Controllers:
                 [CTL_BIN, "--set", "node.id=%d" % n,
                  "--set", "node.roles=controller",
                  "--set", "cluster.controllers=" + self.voters,
-                 "--set", "cluster.metadata.log.max.record.bytes.between."
-                 "snapshots=%d" % SNAP_BYTES,
                  "--set", "node.data_dir=" + os.path.join(self.tmp,
-                                                          "c%d" % n)],
+                                                          "c%d" % n)] +
+                [a for s in self.sets for a in ("--set", s)],
                 stdout=f, stderr=subprocess.STDOUT)
         harness._live_procs.append(p)
         self.procs[n] = p

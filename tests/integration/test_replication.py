@@ -48,7 +48,6 @@ import random
 import re
 import signal
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -56,9 +55,8 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from harness import Broker, kcat, log, wait_for  # noqa: E402
-from test_controller import free_ports  # noqa: E402
+from test_cluster_meta import Controllers  # noqa: E402
 
-CTL_BIN = os.path.join(harness.BUILDDIR, "controller", "moldau-controller")
 CLUSTER_ID = "MoldauReplicaTest00001"  # 22 chars of base64url, like Kafka's
 SESSION_MS = 3000
 LAG_MS = 4000
@@ -79,43 +77,6 @@ def text(path):
 
 
 # -- the cluster -----------------------------------------------------------
-class Controllers:
-    def __init__(self, tmp):
-        self.tmp = tmp
-        self.ports = free_ports(3)
-        self.voters = ",".join("%d@127.0.0.1:%d" % (i + 1, p)
-                               for i, p in enumerate(self.ports))
-        self.procs = {}
-
-    def log(self, n):
-        return os.path.join(self.tmp, "c%d.log" % n)
-
-    def start(self, n):
-        with open(self.log(n), "ab") as f:
-            p = subprocess.Popen(
-                [CTL_BIN, "--set", "node.id=%d" % n,
-                 "--set", "node.roles=controller",
-                 "--set", "cluster.id=" + CLUSTER_ID,
-                 "--set", "cluster.controllers=" + self.voters,
-                 "--set", "cluster.broker.session.timeout.ms=%d" % SESSION_MS,
-                 "--set", "node.data_dir=" + os.path.join(self.tmp,
-                                                          "c%d" % n)],
-                stdout=f, stderr=subprocess.STDOUT)
-        harness._live_procs.append(p)
-        self.procs[n] = p
-
-    def stop_all(self):
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs.values():
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-
-
 def new_broker(nid, voters):
     b = Broker(sets=["node.id=%d" % nid, "node.roles=broker",
                      "cluster.id=" + CLUSTER_ID,
@@ -865,7 +826,9 @@ def main():
     rng = random.Random(seed)
     log("seed %d (MOLDAU_REPL_SEED)" % seed)
     tmp = harness.mkdtemp("moldau-repl-")
-    q = Controllers(tmp)
+    q = Controllers(tmp, sets=["cluster.id=" + CLUSTER_ID,
+                               "cluster.broker.session.timeout.ms=%d" %
+                               SESSION_MS])
     brokers = []
     ok = False
     try:
