@@ -234,6 +234,68 @@ commit_check(struct group *g, const struct kp_offset_commit_request *req)
 	return KERR_NONE;
 }
 
+/*
+ * A commit is acknowledged once the in-sync replicas of the group's
+ * partition of __consumer_offsets have it (Kafka's acks=all for offsets),
+ * within offsets.commit.timeout.ms (5 s, fixed here).
+ */
+#define COMMIT_TIMEOUT_MS	5000
+
+struct commit_ctx {
+	struct kp_offset_commit_response resp;
+	struct hw_target		 t;
+	int16_t				 err;
+};
+
+static void
+commit_replicated(struct req *r, void *arg, int err)
+{
+	struct commit_ctx *cx = arg;
+	int16_t e = cx->err;
+
+	(void)err;
+	/* What Kafka answers for a commit that did not replicate. */
+	if (e == KERR_NOT_LEADER_OR_FOLLOWER)
+		e = KERR_NOT_COORDINATOR;
+	else if (e == KERR_NOT_ENOUGH_REPLICAS ||
+	    e == KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND)
+		e = KERR_COORDINATOR_NOT_AVAILABLE;
+	for (int32_t i = 0; e != KERR_NONE && i < cx->resp.topics.n; i++)
+		for (int32_t j = 0; j < cx->resp.topics.v[i].partitions.n; j++)
+			if (cx->resp.topics.v[i].partitions.v[j].error_code ==
+			    KERR_NONE)
+				cx->resp.topics.v[i].partitions.v[j]
+				    .error_code = e;
+	req_respond(r, &kp_offset_commit_response_desc, &cx->resp);
+}
+
+static bool
+commit_wait(struct broker *b, struct req *r,
+    const struct kp_offset_commit_request *req,
+    const struct kp_offset_commit_response *resp)
+{
+	struct topic *t = topics_find(&b->topics, GROUP_OFFSETS_TOPIC,
+	    strlen(GROUP_OFFSETS_TOPIC));
+	struct partition *p;
+	struct commit_ctx *cx;
+
+	if (t == NULL || (p = topic_partition(t, group_partition_for(
+	    req->group_id.p, (size_t)req->group_id.len, t->npart))) == NULL ||
+	    replica_hw(p) >= p->log->log_end)
+		return false;
+	cx = kp_arena_alloc(&r->arena, sizeof(*cx));
+	memset(cx, 0, sizeof(*cx));
+	cx->resp = *resp;
+	cx->t.topic_id = t->id;
+	cx->t.index = p->index;
+	cx->t.epoch = p->leader_epoch;
+	cx->t.target = p->log->log_end;
+	cx->t.err = &cx->err;
+	replica_wait_hw(b, r, &cx->t, 1, COMMIT_TIMEOUT_MS, commit_replicated,
+	    cx);
+	return true;
+}
+
 void
 api_offset_commit(struct broker *b, struct req *r)
 {
@@ -300,6 +362,8 @@ api_offset_commit(struct broker *b, struct req *r)
 	}
 	resp.topics.v = tr;
 	resp.topics.n = req->topics.n > 0 ? req->topics.n : 0;
+	if (gerr == KERR_NONE && commit_wait(b, r, req, &resp))
+		return;		/* answered once the ISR has the commit */
 	req_respond(r, &kp_offset_commit_response_desc, &resp);
 }
 
