@@ -83,6 +83,14 @@ rd_kafka_event_t *cli_describe_configs(struct cli *, rd_kafka_ResourceType_t,
 	    const char *name, const rd_kafka_ConfigResource_t **out);
 
 /* ---- cli_raw.c: requests librdkafka 2.0 has no API for ---- */
+struct kp_struct;
+/* A blocking connection to the first host:port of bootstrap (10 s
+   timeouts); -1 on failure. */
+int	cli_raw_connect(const char *bootstrap);
+/* Send one request (correlation id 1) on fd; the response frame after
+   its size (caller frees), NULL on failure. */
+uint8_t	*cli_raw_call(int fd, int16_t key, int16_t ver,
+	    const struct kp_struct *, const void *msg, size_t *len);
 
 /* Kafka's text form of the topic's id; -1 when unknown. */
 int	cli_topic_id(struct cli *, const char *topic, char *, size_t);

@@ -15,10 +15,7 @@
  *   kafka-metadata-quorum --bootstrap-controller H:P describe --replication
  *   moldau quorum describe --bootstrap-controller H:P   (both, and brokers)
  */
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +29,6 @@
 
 #define QUORUM_TOOL		"kafka-metadata-quorum"
 #define QUORUM_TOPIC		"__cluster_metadata"
-#define QUORUM_MAX_FRAME	(64 * 1024 * 1024)
-#define QUORUM_TIMEOUT_S	10
 #define QUORUM_MAX_NODES	256
 #define QUORUM_EP_BROKER	1
 #define QUORUM_EP_CONTROLLER	2
@@ -64,48 +59,6 @@ struct quorum_cluster {
 	size_t			 n;
 };
 
-static int
-quorum_connect(const char *host, const char *port)
-{
-	struct addrinfo hints, *ai, *a;
-	struct timeval tv = { QUORUM_TIMEOUT_S, 0 };
-	int fd = -1;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(host, port, &hints, &ai) != 0)
-		return -1;
-	for (a = ai; a != NULL && fd == -1; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, 0);
-		if (fd == -1)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-			close(fd);
-			fd = -1;
-		}
-	}
-	freeaddrinfo(ai);
-	return fd;
-}
-
-static int
-quorum_io(int fd, void *p, size_t len, bool wr)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = wr ? write(fd, (uint8_t *)p + done, len - done) :
-		    read(fd, (uint8_t *)p + done, len - done);
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * One request on its own connection to host:port; the decoded response
  * (arrays in a, the response bytes in *buf: both live as long as it).
@@ -115,48 +68,33 @@ quorum_call(const char *host, int32_t port, int16_t key, int16_t ver,
     const void *req, void *resp, struct kp_arena *a, uint8_t **buf)
 {
 	const struct kp_msg *m = kp_msg_get(key);
-	struct kp_req_hdr h = { key, ver, 1, { "moldau", 6 } };
-	struct wbuf w = { 0 };
-	uint8_t szb[4];
-	uint32_t sz, ntags;
+	uint32_t ntags;
 	int32_t corr;
-	char ps[16];
-	size_t mark;
+	char addr[300];
+	size_t sz;
 	struct rd r;
 	int fd, rc = -1;
 
-	*buf = NULL;
-	snprintf(ps, sizeof(ps), "%" PRId32, port);
-	if ((fd = quorum_connect(host, ps)) < 0)
+	snprintf(addr, sizeof(addr), "%s:%" PRId32, host, port);
+	if ((fd = cli_raw_connect(addr)) < 0)
 		return -1;
-	mark = wbuf_mark(&w, 4);
-	kp_req_hdr_encode(&w, &h);
-	kp_encode(&w, m->req, ver, kp_flexible(m, ver), req);
-	wbuf_patch_i32(&w, mark, (int32_t)(w.len - 4));
-	if (w.err != 0 || quorum_io(fd, w.data, w.len, true) != 0 ||
-	    quorum_io(fd, szb, 4, false) != 0)
-		goto out;
-	sz = (uint32_t)szb[0] << 24 | (uint32_t)szb[1] << 16 |
-	    (uint32_t)szb[2] << 8 | szb[3];
-	if (sz < 4 || sz > QUORUM_MAX_FRAME || (*buf = malloc(sz)) == NULL ||
-	    quorum_io(fd, *buf, sz, false) != 0)
-		goto out;
+	*buf = cli_raw_call(fd, key, ver, m->req, req, &sz);
+	close(fd);
+	if (*buf == NULL)
+		return -1;
 	rd_init(&r, *buf, sz);
-	if (rd_i32(&r, &corr) != 0 || corr != 1)
-		goto out;
-	if (kp_resp_hdr_version(key, ver) >= 1 &&
-	    rd_uvarint(&r, &ntags) != 0)
-		goto out;
-	kp_init(m->resp, resp);
-	if (kp_decode(&r, m->resp, ver, kp_flexible(m, ver), resp, a) == 0)
-		rc = 0;
-out:
+	if (rd_i32(&r, &corr) == 0 && corr == 1 &&
+	    (kp_resp_hdr_version(key, ver) < 1 ||
+	    rd_uvarint(&r, &ntags) == 0)) {
+		kp_init(m->resp, resp);
+		if (kp_decode(&r, m->resp, ver, kp_flexible(m, ver), resp,
+		    a) == 0)
+			rc = 0;
+	}
 	if (rc != 0) {
 		free(*buf);
 		*buf = NULL;
 	}
-	wbuf_clear(&w);
-	close(fd);
 	return rc;
 }
 

@@ -39,8 +39,8 @@ uuid_text(const struct kuuid *u, char out[23])
 	out[o] = '\0';
 }
 
-static int
-raw_connect(const char *bootstrap)
+int
+cli_raw_connect(const char *bootstrap)
 {
 	char host[256], *colon;
 	struct addrinfo hints, *ai, *a;
@@ -87,8 +87,8 @@ io_full(int fd, void *p, size_t len, bool wr)
 }
 
 /* Send one request, return the response body (caller frees). */
-static uint8_t *
-raw_call(int fd, int16_t key, int16_t ver, const struct kp_struct *d,
+uint8_t *
+cli_raw_call(int fd, int16_t key, int16_t ver, const struct kp_struct *d,
     const void *msg, size_t *len)
 {
 	const struct kp_msg *m = kp_msg_get(key);
@@ -131,14 +131,14 @@ load_ids(struct cli *c)
 	size_t len = 0;
 	int32_t corr;
 	uint32_t ntags;
-	int fd = raw_connect(c->bootstrap), rc = -1;
+	int fd = cli_raw_connect(c->bootstrap), rc = -1;
 
 	c->ids_loaded = true;
 	if (fd == -1)
 		return -1;
 	kp_init(&kp_metadata_request_desc, &req);
 	req.topics.n = -1;
-	buf = raw_call(fd, KP_API_METADATA, RAW_METADATA_VERSION,
+	buf = cli_raw_call(fd, KP_API_METADATA, RAW_METADATA_VERSION,
 	    &kp_metadata_request_desc, &req, &len);
 	close(fd);
 	if (buf == NULL)
