@@ -6,6 +6,7 @@
  * or its max_wait timer fires; then it is answered from the logs as they
  * are at that moment.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -113,6 +114,10 @@ fetch_add_file(struct fetch_files *ff, fetch_part_resp *pr,
 	f->len = sp->len;
 	f->release = fetch_seg_release;
 	f->arg = seg_ref(sp->seg);
+	/* Dropped from the page cache: start reading it before the send. */
+	if (sp->pos < sp->seg->drop_from)
+		(void)posix_fadvise(f->fd, (off_t)sp->pos, (off_t)sp->len,
+		    POSIX_FADV_WILLNEED);
 	pr->records.p = NULL;
 	pr->records.len = (int32_t)sp->len;
 }

@@ -4,6 +4,11 @@
  * generation, syncs each file once, and reports the generation through a
  * pipe.  Every batch appended while a sync runs is covered by the next
  * one: group commit across partitions and connections.
+ *
+ * The dropper: a second thread doing the page-cache drop-behind steps
+ * (sync_file_range, posix_fadvise) that appends make due, so neither a
+ * full disk queue nor the wait for write-back stalls the event loop.  It
+ * reports nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -179,4 +184,98 @@ uint64_t
 flusher_syncs(const struct flusher *f)
 {
 	return f->syncs;
+}
+
+struct drop_job {
+	struct seg	*seg;
+	struct seg_drop	 d;
+};
+
+struct dropper {
+	pthread_t		 thr;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct drop_job		*q;
+	size_t			 n, cap;
+	uint64_t		 steps;
+	bool			 stop;
+};
+
+static void *
+dropper_main(void *arg)
+{
+	struct dropper *d = arg;
+	struct drop_job *work = NULL;
+	size_t n, cap = 0;
+
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		while (!d->stop && d->n == 0)
+			pthread_cond_wait(&d->cv, &d->mu);
+		if (d->n == 0)
+			break;
+		if (cap < d->n) {
+			cap = d->cap;
+			work = xreallocarray(work, cap, sizeof(*work));
+		}
+		n = d->n;
+		memcpy(work, d->q, n * sizeof(*work));
+		d->n = 0;
+		pthread_mutex_unlock(&d->mu);
+		for (size_t i = 0; i < n; i++) {
+			seg_drop_run(work[i].seg, &work[i].d);
+			seg_unref(work[i].seg);
+		}
+		pthread_mutex_lock(&d->mu);
+		d->steps += n;
+	}
+	pthread_mutex_unlock(&d->mu);
+	free(work);
+	return NULL;
+}
+
+struct dropper *
+dropper_new(void)
+{
+	struct dropper *d = xcalloc(1, sizeof(*d));
+
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	if (pthread_create(&d->thr, NULL, dropper_main, d) != 0)
+		fatalx("broker: cannot start the drop-behind thread");
+	return d;
+}
+
+void
+dropper_free(struct dropper *d)
+{
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->stop = true;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	pthread_join(d->thr, NULL);
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
+	free(d->q);
+	free(d);
+}
+
+void
+dropper_note(struct dropper *d, struct seg *s, uint64_t window)
+{
+	struct drop_job j;
+
+	if (!seg_drop_due(s, window, &j.d))
+		return;
+	j.seg = seg_ref(s);
+	pthread_mutex_lock(&d->mu);
+	if (d->n == d->cap) {
+		d->cap = d->cap == 0 ? 64 : d->cap * 2;
+		d->q = xreallocarray(d->q, d->cap, sizeof(*d->q));
+	}
+	d->q[d->n++] = j;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
 }

@@ -396,6 +396,48 @@ seg_append(struct seg *s, const uint8_t *p, size_t len, const int64_t *base,
 	return 0;
 }
 
+/* Drop-behind works in steps of this much new data per segment. */
+#define SEG_DROP_STEP	(1u << 20)
+
+bool
+seg_drop_due(struct seg *s, uint64_t window, struct seg_drop *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (window == 0 || s->size < window / 2)
+		return false;
+	if (s->size - window / 2 >= s->wb_from + SEG_DROP_STEP) {
+		d->wb_from = s->wb_from;
+		d->wb_to = s->wb_from = s->size - window / 2;
+	}
+	if (s->size >= window && s->size - window >= s->drop_from +
+	    SEG_DROP_STEP) {
+		d->drop_from = s->drop_from;
+		d->drop_to = s->drop_from = s->size - window;
+	}
+	return d->wb_to > d->wb_from || d->drop_to > d->drop_from;
+}
+
+void
+seg_drop_run(const struct seg *s, const struct seg_drop *d)
+{
+	if (d->wb_to > d->wb_from)
+		(void)sync_file_range(s->fd, (off_t)d->wb_from,
+		    (off_t)(d->wb_to - d->wb_from), SYNC_FILE_RANGE_WRITE);
+	if (d->drop_to > d->drop_from) {
+		/* Dirty or in-flight pages would stay: write them out first. */
+		(void)sync_file_range(s->fd, (off_t)d->drop_from,
+		    (off_t)(d->drop_to - d->drop_from),
+		    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+		    SYNC_FILE_RANGE_WAIT_AFTER);
+		/*
+		 * From 0: a large folio across the last step's end stayed
+		 * (only folios wholly inside the range go).
+		 */
+		(void)posix_fadvise(s->fd, 0, (off_t)d->drop_to,
+		    POSIX_FADV_DONTNEED);
+	}
+}
+
 /* Index of the last entry whose key is <= v (by offset or by ts), or -1. */
 static ssize_t
 seg_ent_floor(const struct seg *s, int64_t v, bool by_ts)

@@ -44,6 +44,8 @@ struct seg {
 	size_t		 nents, capents;
 	uint64_t	 since_index;	/* log bytes since the last entry */
 	bool		 unlink_on_free; /* deleted by retention */
+	uint64_t	 wb_from;	/* write-back started below this */
+	uint64_t	 drop_from;	/* dropped from the page cache below */
 };
 
 enum seg_mode {
@@ -62,6 +64,21 @@ void	 seg_unref(struct seg *);
 int	 seg_append(struct seg *, const uint8_t *, size_t len,
 	    const int64_t *base, const int64_t *last, const int64_t *max_ts,
 	    const uint32_t *sizes, size_t nb, uint32_t interval);
+/*
+ * Page-cache drop-behind: leave about window bytes of the segment's newest
+ * data in the page cache.  seg_drop_due (event loop) says whether a step
+ * is due and moves the segment's marks: write-back is to start for data
+ * window/2 old and [drop_from, drop_to), data window old, is to leave the
+ * cache.  seg_drop_run (the dropper thread) does it, waiting for that
+ * range's write-back first.
+ */
+struct seg_drop {
+	uint64_t	wb_from, wb_to;
+	uint64_t	drop_from, drop_to;
+};
+
+bool	 seg_drop_due(struct seg *, uint64_t window, struct seg_drop *);
+void	 seg_drop_run(const struct seg *, const struct seg_drop *);
 /* Read and parse the batch header at pos (which must hold a batch). */
 int	 seg_header(const struct seg *, uint64_t pos, struct batch_info *);
 /*

@@ -2,7 +2,8 @@
  * Log maintenance on the event loop: a timer refreshes each partition's
  * storage configs and applies segment.ms, retention and flush.ms, and
  * hands compacted topics to the cleaner; produce requests that must wait
- * for an fsync are parked here until the flusher reports.
+ * for an fsync are parked here until the flusher reports.  Each append
+ * also hands the dropper its drop-behind step (log.cache.window.bytes).
  */
 #include <stdlib.h>
 
@@ -26,6 +27,7 @@ struct logsvc {
 	struct broker		*b;
 	struct event		*timer;
 	struct flusher		*flusher;
+	struct dropper		*dropper;
 	struct cleaner		*cleaner;
 	TAILQ_HEAD(, flush_wait) waits;
 };
@@ -90,6 +92,9 @@ logsvc_appended(struct broker *b, const struct topic *t, struct plog *pl,
 
 	if (!pl->configured)
 		plog_configure(pl, t);
+	if (ls != NULL && b->cfg->log_cache_window_bytes > 0)
+		dropper_note(ls->dropper, plog_active(pl),
+		    (uint64_t)b->cfg->log_cache_window_bytes);
 	if (ls == NULL || pl->unflushed < pl->conf.flush_messages)
 		return false;
 	pl->unflushed = 0;
@@ -150,6 +155,7 @@ logsvc_start(struct broker *b)
 	ls->b = b;
 	TAILQ_INIT(&ls->waits);
 	ls->flusher = flusher_new(b->base, logsvc_flushed, ls);
+	ls->dropper = dropper_new();
 	ls->cleaner = cleaner_new(b->base);
 	ls->timer = event_new(b->base, -1, EV_PERSIST, logsvc_timer_cb, b);
 	event_add(ls->timer, &tv);
@@ -167,6 +173,7 @@ logsvc_stop(struct broker *b)
 	event_free(ls->timer);
 	cleaner_free(ls->cleaner);
 	flusher_free(ls->flusher);
+	dropper_free(ls->dropper);
 	while ((w = TAILQ_FIRST(&ls->waits)) != NULL) {
 		TAILQ_REMOVE(&ls->waits, w, entry);
 		w->req->waiting = false;

@@ -1,7 +1,8 @@
 /*
  * Background work on partition logs: the maintenance timer (segment.ms
  * rolls, retention, flush.ms, starting the cleaner), the flusher thread
- * (fsync off the event loop, group commit) and the log cleaner thread
+ * (fsync off the event loop, group commit), the dropper thread (page-cache
+ * drop-behind, log.cache.window.bytes) and the log cleaner thread
  * (compaction).  Worker threads report back through a pipe watched by the
  * loop; they never touch a struct plog.
  */
@@ -34,6 +35,17 @@ void	flusher_free(struct flusher *);
  */
 uint64_t flusher_request(struct flusher *, struct seg *);
 uint64_t flusher_syncs(const struct flusher *);
+
+struct dropper;
+
+struct dropper *dropper_new(void);
+/* Stop the thread after the queued steps. */
+void	dropper_free(struct dropper *);
+/*
+ * After an append to segment s: queue the drop-behind step due, if any,
+ * keeping about window bytes of its newest data cached (seg_drop_due).
+ */
+void	dropper_note(struct dropper *, struct seg *, uint64_t window);
 
 /* ---- log_cleaner.c ---- */
 

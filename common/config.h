@@ -55,6 +55,7 @@ struct mo_config {
 	int64_t			log_segment_ms;		/* log.roll.ms, -1 unset */
 	int64_t			log_flush_interval_messages;
 	int64_t			log_flush_interval_ms;	/* -1 unset */
+	int64_t			log_cache_window_bytes;	/* 0: keep all */
 	char			*log_message_timestamp_type; /* CreateTime */
 	char			*compression_type;	/* producer */
 	int32_t			num_io_threads;
