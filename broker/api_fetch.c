@@ -96,6 +96,25 @@ fetch_seg_release(void *arg)
 	seg_unref(arg);
 }
 
+/* A range read back from disk (older than the cache window). */
+struct fetch_cold {
+	struct seg	*seg;
+	uint64_t	 pos;
+	size_t		 len;
+};
+
+/* Sent: let its pages go again, as the appends did (drop-behind). */
+static void
+fetch_cold_release(void *arg)
+{
+	struct fetch_cold *fc = arg;
+
+	(void)posix_fadvise(fc->seg->fd, (off_t)fc->pos, (off_t)fc->len,
+	    POSIX_FADV_DONTNEED);
+	seg_unref(fc->seg);
+	free(fc);
+}
+
 /* Leave pr->records as a hole filled from the segment at send time. */
 static void
 fetch_add_file(struct fetch_files *ff, fetch_part_resp *pr,
@@ -114,10 +133,21 @@ fetch_add_file(struct fetch_files *ff, fetch_part_resp *pr,
 	f->len = sp->len;
 	f->release = fetch_seg_release;
 	f->arg = seg_ref(sp->seg);
-	/* Dropped from the page cache: start reading it before the send. */
-	if (sp->pos < sp->seg->drop_from)
+	/*
+	 * Dropped from the page cache: start reading it before the send, and
+	 * drop it again once sent so catching-up readers do not grow it.
+	 */
+	if (sp->pos + sp->len <= sp->seg->drop_from) {
+		struct fetch_cold *fc = xmalloc(sizeof(*fc));
+
+		fc->seg = f->arg;
+		fc->pos = sp->pos;
+		fc->len = sp->len;
+		f->release = fetch_cold_release;
+		f->arg = fc;
 		(void)posix_fadvise(f->fd, (off_t)sp->pos, (off_t)sp->len,
 		    POSIX_FADV_WILLNEED);
+	}
 	pr->records.p = NULL;
 	pr->records.len = (int32_t)sp->len;
 }

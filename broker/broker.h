@@ -55,6 +55,7 @@ struct plog {
 	bool			 ok;		/* write the clean marker */
 	int64_t			 unflushed;	/* records not yet fsynced */
 	int64_t			 last_flush_ms;
+	int64_t			 last_append_ms; /* cache budget order */
 	int64_t			 clean_end;	/* compacted below this */
 	bool			 cleaning;	/* a cleaner job is out */
 	struct clean_job	*clean_job;	/* that job (log_cleaner.c) */

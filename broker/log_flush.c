@@ -262,14 +262,13 @@ dropper_free(struct dropper *d)
 	free(d);
 }
 
-void
-dropper_note(struct dropper *d, struct seg *s, uint64_t window)
+static void
+dropper_queue(struct dropper *d, struct seg *s, const struct seg_drop *sd)
 {
 	struct drop_job j;
 
-	if (!seg_drop_due(s, window, &j.d))
-		return;
 	j.seg = seg_ref(s);
+	j.d = *sd;
 	pthread_mutex_lock(&d->mu);
 	if (d->n == d->cap) {
 		d->cap = d->cap == 0 ? 64 : d->cap * 2;
@@ -278,4 +277,22 @@ dropper_note(struct dropper *d, struct seg *s, uint64_t window)
 	d->q[d->n++] = j;
 	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
+}
+
+void
+dropper_note(struct dropper *d, struct seg *s, uint64_t window)
+{
+	struct seg_drop sd;
+
+	if (seg_drop_due(s, window, &sd))
+		dropper_queue(d, s, &sd);
+}
+
+void
+dropper_all(struct dropper *d, struct seg *s)
+{
+	struct seg_drop sd;
+
+	if (seg_drop_all(s, &sd))
+		dropper_queue(d, s, &sd);
 }

@@ -417,6 +417,25 @@ seg_drop_due(struct seg *s, uint64_t window, struct seg_drop *d)
 	return d->wb_to > d->wb_from || d->drop_to > d->drop_from;
 }
 
+uint64_t
+seg_drop_cached(const struct seg *s)
+{
+	return s->size - s->drop_from;
+}
+
+bool
+seg_drop_all(struct seg *s, struct seg_drop *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (s->drop_from >= s->size)
+		return false;
+	d->drop_from = s->drop_from;
+	d->drop_to = s->drop_from = s->size;
+	if (s->wb_from < s->size)
+		s->wb_from = s->size;
+	return true;
+}
+
 void
 seg_drop_run(const struct seg *s, const struct seg_drop *d)
 {

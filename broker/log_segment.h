@@ -78,6 +78,10 @@ struct seg_drop {
 };
 
 bool	 seg_drop_due(struct seg *, uint64_t window, struct seg_drop *);
+/* Bytes seg_drop_due has left cached (the window and what follows). */
+uint64_t seg_drop_cached(const struct seg *);
+/* Everything left cached is to go (closed segment, cache budget). */
+bool	 seg_drop_all(struct seg *, struct seg_drop *);
 void	 seg_drop_run(const struct seg *, const struct seg_drop *);
 /* Read and parse the batch header at pos (which must hold a batch). */
 int	 seg_header(const struct seg *, uint64_t pos, struct batch_info *);

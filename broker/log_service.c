@@ -10,6 +10,7 @@
 #include "broker.h"
 #include "err.h"
 #include "log.h"
+#include "log_segment.h"
 #include "log_service.h"
 #include "xmalloc.h"
 
@@ -23,11 +24,20 @@ struct flush_wait {
 	void			*arg;
 };
 
+/* A partition's cached window, for the cache budget. */
+struct cache_use {
+	struct plog	*pl;
+	uint64_t	 cached;
+	int64_t		 last_append_ms;
+};
+
 struct logsvc {
 	struct broker		*b;
 	struct event		*timer;
 	struct flusher		*flusher;
 	struct dropper		*dropper;
+	struct cache_use	*use;		/* logsvc_cache_budget's */
+	size_t			 capuse;
 	struct cleaner		*cleaner;
 	TAILQ_HEAD(, flush_wait) waits;
 };
@@ -117,6 +127,58 @@ logsvc_partition(struct logsvc *ls, struct topic *t, struct plog *pl,
 	}
 	if (pl->conf.compact)
 		cleaner_consider(ls->cleaner, pl, now);
+	/* A segment rolled since: its window is no longer the newest data. */
+	if (ls->b->cfg->log_cache_window_bytes > 0 && pl->nsegs >= 2)
+		dropper_all(ls->dropper, pl->segs[pl->nsegs - 2]);
+}
+
+static int
+cache_use_cmp(const void *a, const void *b)
+{
+	const struct cache_use *x = a, *y = b;
+
+	return (x->last_append_ms > y->last_append_ms) -
+	    (x->last_append_ms < y->last_append_ms);
+}
+
+/*
+ * log.cache.max.bytes: when the partitions' windows add up to more, drop
+ * the whole window of those written to longest ago.
+ */
+static void
+logsvc_cache_budget(struct logsvc *ls, struct broker *b)
+{
+	uint64_t max = (uint64_t)b->cfg->log_cache_max_bytes, total = 0;
+	struct topic *t;
+	size_t n = 0;
+
+	TAILQ_FOREACH(t, &b->topics.list, entry)
+		for (int32_t i = 0; i < t->npart; i++) {
+			struct plog *pl = t->parts[i].log;
+			uint64_t c;
+
+			if (pl == NULL || (c = seg_drop_cached(
+			    plog_active(pl))) == 0)
+				continue;
+			if (n == ls->capuse) {
+				ls->capuse = ls->capuse == 0 ? 64 :
+				    ls->capuse * 2;
+				ls->use = xreallocarray(ls->use, ls->capuse,
+				    sizeof(*ls->use));
+			}
+			ls->use[n].pl = pl;
+			ls->use[n].cached = c;
+			ls->use[n].last_append_ms = pl->last_append_ms;
+			n++;
+			total += c;
+		}
+	if (total <= max)
+		return;
+	qsort(ls->use, n, sizeof(*ls->use), cache_use_cmp);
+	for (size_t i = 0; i < n && total > max; i++) {
+		dropper_all(ls->dropper, plog_active(ls->use[i].pl));
+		total -= ls->use[i].cached;
+	}
 }
 
 void
@@ -132,6 +194,9 @@ logsvc_tick(struct broker *b)
 		for (int32_t i = 0; i < t->npart; i++)
 			if (t->parts[i].log != NULL)
 				logsvc_partition(ls, t, t->parts[i].log, now);
+	if (b->cfg->log_cache_window_bytes > 0 &&
+	    b->cfg->log_cache_max_bytes > 0)
+		logsvc_cache_budget(ls, b);
 }
 
 static void
@@ -174,6 +239,7 @@ logsvc_stop(struct broker *b)
 	cleaner_free(ls->cleaner);
 	flusher_free(ls->flusher);
 	dropper_free(ls->dropper);
+	free(ls->use);
 	while ((w = TAILQ_FIRST(&ls->waits)) != NULL) {
 		TAILQ_REMOVE(&ls->waits, w, entry);
 		w->req->waiting = false;

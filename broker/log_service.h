@@ -46,6 +46,8 @@ void	dropper_free(struct dropper *);
  * keeping about window bytes of its newest data cached (seg_drop_due).
  */
 void	dropper_note(struct dropper *, struct seg *, uint64_t window);
+/* Queue dropping all of s that is still cached. */
+void	dropper_all(struct dropper *, struct seg *);
 
 /* ---- log_cleaner.c ---- */
 

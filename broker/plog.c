@@ -383,6 +383,7 @@ plog_append_chunk(struct plog *pl, const uint8_t *p, size_t len,
 		s->first_append_ms = now;
 	pl->log_end = s->next_offset;
 	pl->unflushed += last[nb - 1] + 1 - base[0];
+	pl->last_append_ms = now;
 	return 0;
 }
 

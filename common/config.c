@@ -120,6 +120,8 @@ static const struct cfg_key cfg_keys[] = {
 	    OFF(log_flush_interval_ms), -1, INT64_MAX, "-1", NULL },
 	{ "broker", "log.cache.window.bytes", CFG_INT64,
 	    OFF(log_cache_window_bytes), 0, INT64_MAX, "16777216", NULL },
+	{ "broker", "log.cache.max.bytes", CFG_INT64,
+	    OFF(log_cache_max_bytes), 0, INT64_MAX, "268435456", NULL },
 	{ "broker", "log.message.timestamp.type", CFG_STR,
 	    OFF(log_message_timestamp_type), 1, 16, "CreateTime",
 	    "CreateTime|LogAppendTime" },
