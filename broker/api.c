@@ -48,6 +48,7 @@ static const struct api_entry api_table[] = {
 	[KP_API_INCREMENTAL_ALTER_CONFIGS] = { 0, 1,
 	    api_incremental_alter_configs },
 	[KP_API_DESCRIBE_CLUSTER] = { 0, 1, api_describe_cluster },
+	[KP_API_INIT_PRODUCER_ID] = { 0, 4, api_init_producer_id },
 	/* Decided by the controller: forwarded as they are. */
 	[KP_API_ELECT_LEADERS] = { 0, 2, api_forward_controller },
 	[KP_API_ALTER_PARTITION_REASSIGNMENTS] = { 0, 0,

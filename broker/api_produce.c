@@ -51,6 +51,72 @@ produce_err(int rc)
 	}
 }
 
+/* acks=all: answer once the high watermark passes target. */
+static void
+produce_wait_hw(struct produce_ctx *x, struct partition *part,
+    int64_t target, int16_t *err)
+{
+	struct hw_target *w;
+
+	if (x->acks != -1 || replica_hw(part) >= target)
+		return;
+	if (x->nwaits == x->capwaits) {
+		struct hw_target *nv;
+
+		x->capwaits = x->capwaits ? x->capwaits * 2 : 8;
+		nv = kp_arena_alloc(&x->r->arena, x->capwaits * sizeof(*nv));
+		if (x->nwaits > 0)
+			memcpy(nv, x->waits, x->nwaits * sizeof(*nv));
+		x->waits = nv;
+	}
+	w = &x->waits[x->nwaits++];
+	memset(w, 0, sizeof(*w));
+	w->topic_id = part->topic->id;
+	w->index = part->index;
+	w->epoch = part->leader_epoch;
+	w->target = target;
+	w->err = err;
+}
+
+/*
+ * An idempotent producer's batch (the partition's only one): true to
+ * append it; false when pr is answered already (a retry of a batch
+ * written before gets that batch's offsets; a sequence gap or an old
+ * epoch an error).
+ */
+static bool
+produce_idempotent(struct produce_ctx *x, struct partition *part,
+    const struct batch_info *bi, struct kp_produce_response_partition_produce_response *pr)
+{
+	struct pstate_batch dup;
+
+	if (bi->attributes & BATCH_ATTR_TRANSACTIONAL) {
+		/* no transaction coordinator here */
+		pr->error_code = KERR_INVALID_TXN_STATE;
+		return false;
+	}
+	switch (pstate_check(plog_pstate(part->log), bi->producer_id,
+	    bi->producer_epoch, bi->base_sequence, pstate_last_seq(
+	    bi->base_sequence, bi->last_offset_delta), &dup)) {
+	case PSTATE_APPEND:
+		return true;
+	case PSTATE_DUPLICATE:
+		pr->error_code = KERR_NONE;
+		pr->base_offset = dup.base_offset;
+		pr->log_append_time_ms = -1;
+		pr->log_start_offset = part->log->log_start;
+		produce_wait_hw(x, part, dup.last_offset + 1, &pr->error_code);
+		return false;
+	case PSTATE_OUT_OF_ORDER:
+		pr->error_code = KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+		return false;
+	case PSTATE_FENCED:
+	default:
+		pr->error_code = KERR_INVALID_PRODUCER_EPOCH;
+		return false;
+	}
+}
+
 static void
 produce_partition(struct produce_ctx *x, struct topic *t,
     const struct kp_produce_request_partition_produce_data *pd,
@@ -129,11 +195,19 @@ produce_partition(struct produce_ctx *x, struct topic *t,
 			pr->error_code = KERR_MESSAGE_TOO_LARGE;
 			return;
 		}
+		if (info.producer_id >= 0 && (nb > 0 || pos + sizes[nb] < len ||
+		    info.base_sequence < 0)) {
+			/* one batch per partition, as Kafka requires */
+			pr->error_code = KERR_INVALID_RECORD;
+			return;
+		}
 		last[nb] = info.last_offset_delta;
 		maxts[nb] = info.max_timestamp;
 		pos += sizes[nb];
 		nb++;
 	}
+	if (info.producer_id >= 0 && !produce_idempotent(x, part, &info, pr))
+		return;
 	next = part->log->log_end;
 	pos = 0;
 	for (size_t i = 0; i < nb; i++) {
@@ -159,28 +233,7 @@ produce_partition(struct produce_ctx *x, struct topic *t,
 			x->flush_gen = gen;
 	}
 	pr->error_code = KERR_NONE;
-	if (x->acks == -1 && replica_hw(part) < next) {
-		struct hw_target *w;
-
-		if (x->nwaits == x->capwaits) {
-			struct hw_target *nv;
-
-			x->capwaits = x->capwaits ? x->capwaits * 2 : 8;
-			nv = kp_arena_alloc(&r->arena,
-			    x->capwaits * sizeof(*nv));
-			if (x->nwaits > 0)
-				memcpy(nv, x->waits,
-				    x->nwaits * sizeof(*nv));
-			x->waits = nv;
-		}
-		w = &x->waits[x->nwaits++];
-		memset(w, 0, sizeof(*w));
-		w->topic_id = t->id;
-		w->index = part->index;
-		w->epoch = part->leader_epoch;
-		w->target = next;
-		w->err = &pr->error_code;
-	}
+	produce_wait_hw(x, part, next, &pr->error_code);
 	pr->base_offset = base[0];
 	pr->log_append_time_ms = x->log_append_time ? x->now : -1;
 	pr->log_start_offset = part->log->log_start;

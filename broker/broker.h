@@ -14,6 +14,7 @@
 #include "config.h"
 #include "group.h"
 #include "kproto.h"
+#include "producer_state.h"
 #include "wbuf.h"
 
 struct broker;
@@ -56,6 +57,7 @@ struct plog {
 	int64_t			 unflushed;	/* records not yet fsynced */
 	int64_t			 last_flush_ms;
 	int64_t			 last_append_ms; /* cache budget order */
+	struct pstate		 ps;		/* producer_state.h */
 	int64_t			 clean_end;	/* compacted below this */
 	bool			 cleaning;	/* a cleaner job is out */
 	struct clean_job	*clean_job;	/* that job (log_cleaner.c) */
@@ -83,6 +85,8 @@ int	plog_append(struct plog *, const uint8_t *, size_t,
 	    const int64_t *base_offsets, const int64_t *last_offsets,
 	    const int64_t *max_ts, const uint32_t *sizes, size_t nbatch);
 int	plog_append_batch(struct plog *, uint8_t *, size_t);
+/* The idempotent producer state, rebuilt from the log tail when needed. */
+struct pstate *plog_pstate(struct plog *);
 /*
  * The byte range of whole batches from the batch holding offset (or the
  * first after it), up to max_bytes (at least one batch when first is true)
@@ -259,6 +263,7 @@ struct broker {
 	TAILQ_HEAD(, conn)	 conns;
 	struct logsvc		*logsvc;	/* log_service.h */
 	struct meta_client	*mc;		/* meta_client.h; NULL: none */
+	int64_t			 pid_next, pid_end; /* producer id block */
 };
 
 int	net_listen(struct broker *);
@@ -316,6 +321,7 @@ api_handler api_describe_log_dirs;
 api_handler api_describe_configs;
 api_handler api_alter_configs;
 api_handler api_incremental_alter_configs;
+api_handler api_init_producer_id;
 
 /* CreateTopics configs (api_config.c). */
 struct kp_create_topics_request_creatable_topic;

@@ -874,6 +874,9 @@ mc_not_controller(int16_t api, const void *resp)
 		MC_ANY_NOT_CONTROLLER(
 		    struct kp_incremental_alter_configs_response, responses);
 		break;
+	case KP_API_ALLOCATE_PRODUCER_IDS:
+		return ((const struct kp_allocate_producer_ids_response *)
+		    resp)->error_code == KERR_NOT_CONTROLLER;
 	default:
 		break;
 	}
@@ -1287,6 +1290,12 @@ meta_client_forward(struct meta_client *mc, struct req *r)
 {
 	meta_client_call(mc, r, r->hdr.api_key, r->hdr.api_version, r->msg,
 	    NULL);
+}
+
+int64_t
+meta_client_broker_epoch(const struct meta_client *mc)
+{
+	return mc->broker_epoch;
 }
 
 const struct meta_image *

@@ -61,6 +61,8 @@ void	meta_client_shutdown(struct meta_client *,
 	    void (*done)(struct broker *));
 /* Brokers registered in the image, fenced or not (at least 1). */
 size_t	meta_client_registered(const struct meta_client *);
+/* The epoch of this broker's registration, or -1. */
+int64_t	meta_client_broker_epoch(const struct meta_client *);
 /* The controller this broker talks to, or -1. */
 int32_t	meta_client_controller(const struct meta_client *);
 

@@ -268,6 +268,7 @@ plog_free(struct plog *pl)
 		else
 			log_warn("broker: log %s: flush at close", pl->dir);
 	}
+	pstate_clear(&pl->ps);
 	for (size_t i = 0; i < pl->nsegs; i++)
 		seg_unref(pl->segs[i]);
 	free(pl->segs);
@@ -387,6 +388,73 @@ plog_append_chunk(struct plog *pl, const uint8_t *p, size_t len,
 	return 0;
 }
 
+/* Idempotent batches among nb appended at p: into pl's producer state. */
+static void
+plog_pstate_note(struct plog *pl, const uint8_t *p, size_t nb,
+    const uint32_t *sizes, const int64_t *base, const int64_t *last)
+{
+	struct batch_info bi;
+	size_t off = 0;
+
+	for (size_t i = 0; i < nb; off += sizes[i], i++) {
+		if (batch_header_parse(p + off, sizes[i], &bi) != 0 ||
+		    bi.producer_id < 0 || bi.base_sequence < 0)
+			continue;
+		pstate_note(&pl->ps, bi.producer_id, bi.producer_epoch,
+		    bi.base_sequence, pstate_last_seq(bi.base_sequence,
+		    bi.last_offset_delta), base[i], last[i]);
+	}
+}
+
+/* Position of a batch start at or before pos in s (0 if none indexed). */
+static uint64_t
+plog_batch_before(const struct seg *s, uint64_t pos)
+{
+	uint64_t at = 0;
+
+	for (size_t i = 0; i < s->nents && s->ents[i].pos <= pos; i++)
+		at = s->ents[i].pos;
+	return at;
+}
+
+struct pstate *
+plog_pstate(struct plog *pl)
+{
+	uint64_t need = PSTATE_SCAN_BYTES;
+	size_t first = pl->nsegs;
+
+	if (pl->ps.loaded)
+		return &pl->ps;
+	pstate_clear(&pl->ps);
+	pl->ps.loaded = true;
+	/* The segments holding the last PSTATE_SCAN_BYTES: need of first. */
+	while (first > 0) {
+		const struct seg *s = pl->segs[--first];
+
+		if (s->size >= need)
+			break;
+		need -= s->size;
+	}
+	for (size_t k = first; k < pl->nsegs; k++) {
+		const struct seg *s = pl->segs[k];
+		uint64_t pos = 0;
+		struct batch_info bi;
+
+		if (k == first && s->size > need)
+			pos = plog_batch_before(s, s->size - need);
+		while (pos < s->size && seg_header(s, pos, &bi) == 0) {
+			if (bi.producer_id >= 0 && bi.base_sequence >= 0)
+				pstate_note(&pl->ps, bi.producer_id,
+				    bi.producer_epoch, bi.base_sequence,
+				    pstate_last_seq(bi.base_sequence,
+				    bi.last_offset_delta), bi.base_offset,
+				    bi.base_offset + bi.last_offset_delta);
+			pos += batch_size(&bi);
+		}
+	}
+	return &pl->ps;
+}
+
 int
 plog_append(struct plog *pl, const uint8_t *p, size_t len,
     const int64_t *base, const int64_t *last, const int64_t *max_ts,
@@ -421,6 +489,8 @@ plog_append(struct plog *pl, const uint8_t *p, size_t len,
 		off += clen;
 		i = j;
 	}
+	if (pl->ps.loaded)
+		plog_pstate_note(pl, p, nbatch, sizes, base, last);
 	return 0;
 }
 

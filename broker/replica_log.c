@@ -235,6 +235,7 @@ plog_truncate(struct plog *pl, int64_t offset)
 		    offset);
 	log_info("broker: log %s: truncating from offset %" PRId64 " (log "
 	    "end %" PRId64 ")", pl->dir, offset, pl->log_end);
+	pstate_clear(&pl->ps);	/* rebuilt from what is left when needed */
 	while (pl->nsegs > 1 && pl->segs[pl->nsegs - 1]->base >= offset)
 		plog_unlink_seg(pl, pl->nsegs - 1);
 	s = pl->segs[pl->nsegs - 1];
@@ -267,6 +268,7 @@ plog_reset(struct plog *pl, int64_t offset)
 {
 	log_info("broker: log %s: emptied, restarting at offset %" PRId64,
 	    pl->dir, offset);
+	pstate_clear(&pl->ps);
 	while (pl->nsegs > 0)
 		plog_unlink_seg(pl, pl->nsegs - 1);
 	if (plog_push_new(pl, offset) != 0)

@@ -50,6 +50,7 @@ struct ctl {
 	int64_t			 last_noop_ms;
 	int64_t			 reported_hw;
 	bool			 stopping;
+	int64_t			 next_pid;	/* handed out, maybe uncommitted */
 
 	/* The image of the committed log. */
 	struct meta_image	*img;

@@ -23,6 +23,7 @@
  * a fenced broker's partitions change in the same entry.
  */
 #include <stdio.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1002,6 +1003,73 @@ ctl_create_partitions(struct ctl *c, const struct kp_req_hdr *h,
 	return rc;
 }
 
+/* Producer ids go to brokers in blocks of this many. */
+#define CTL_PID_BLOCK	1000
+
+static void
+ctl_allocate_pids_lost(void *resp)
+{
+	struct kp_allocate_producer_ids_response *x = resp;
+
+	x->error_code = KERR_NOT_CONTROLLER;
+	x->producer_id_start = -1;
+	x->producer_id_len = 0;
+}
+
+/*
+ * AllocateProducerIds: the next block of producer ids for a registered
+ * broker, answered once its ProducerIdsRecord is committed.  Blocks
+ * proposed but not yet committed are skipped by the next request.
+ */
+static int
+ctl_allocate_producer_ids(struct ctl *c, const struct kp_req_hdr *h,
+    struct rd *rd, struct wbuf *w, uint64_t token, struct kp_arena *a)
+{
+	const struct kp_msg *km = kp_msg_get(h->api_key);
+	struct kp_allocate_producer_ids_request q;
+	struct kp_allocate_producer_ids_response resp;
+	struct kp_producer_ids_record pr;
+	const struct mi_broker *b;
+	struct wbuf recs = { 0 };
+	int rc;
+
+	if (kp_decode(rd, km->req, h->api_version,
+	    kp_flexible(km, h->api_version), &q, a) != 0)
+		return -1;
+	kp_init(km->resp, &resp);
+	resp.producer_id_start = -1;
+	if (raft_role(c->raft) != RAFT_LEADER) {
+		resp.error_code = KERR_NOT_CONTROLLER;
+		return ctl_encode_resp(w, h, &resp);
+	}
+	if ((b = meta_image_broker(c->img, q.broker_id)) == NULL) {
+		resp.error_code = KERR_BROKER_ID_NOT_REGISTERED;
+		return ctl_encode_resp(w, h, &resp);
+	}
+	if (b->epoch != q.broker_epoch) {
+		resp.error_code = KERR_STALE_BROKER_EPOCH;
+		return ctl_encode_resp(w, h, &resp);
+	}
+	if (c->next_pid < c->img->next_producer_id)
+		c->next_pid = c->img->next_producer_id;
+	resp.producer_id_start = c->next_pid;
+	resp.producer_id_len = CTL_PID_BLOCK;
+	c->next_pid += CTL_PID_BLOCK;
+	kp_init(&kp_producer_ids_record_desc, &pr);
+	pr.broker_id = q.broker_id;
+	pr.broker_epoch = q.broker_epoch;
+	pr.next_producer_id = c->next_pid;
+	meta_record_put(&recs, MI_REC_PRODUCER_IDS, 0,
+	    &kp_producer_ids_record_desc, &pr);
+	log_info("controller %d: producer ids %" PRId64 "-%" PRId64
+	    " for broker %d", c->cfg->node_id, resp.producer_id_start,
+	    c->next_pid - 1, q.broker_id);
+	rc = ctl_answer_on_commit(c, h, w, token, &recs, &resp,
+	    ctl_allocate_pids_lost, NULL);
+	wbuf_clear(&recs);
+	return rc;
+}
+
 int
 ctl_api(const struct kp_req_hdr *h, struct rd *r, struct wbuf *w,
     uint64_t token, void *arg)
@@ -1045,6 +1113,9 @@ ctl_api(const struct kp_req_hdr *h, struct rd *r, struct wbuf *w,
 		break;
 	case KP_API_LIST_PARTITION_REASSIGNMENTS:
 		rc = ctl_list_reassignments(c, h, r, w, &a);
+		break;
+	case KP_API_ALLOCATE_PRODUCER_IDS:
+		rc = ctl_allocate_producer_ids(c, h, r, w, token, &a);
 		break;
 	default:
 		rc = -1;

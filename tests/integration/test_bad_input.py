@@ -101,12 +101,14 @@ def record(offset_delta, ts_delta, key, value, headers=()):
     return varint(len(body)) + body
 
 
-def record_batch(records, base_ts):
-    """Magic v2 batch of (key, value, headers) at relative offsets 0.."""
+def record_batch(records, base_ts, producer=(-1, -1, -1)):
+    """Magic v2 batch of (key, value, headers) at relative offsets 0..;
+    producer: (producer id, epoch, base sequence)."""
     recs = b"".join(record(i, i, k, v, h) for i, (k, v, h) in
                     enumerate(records))
+    pid, epoch, seq = producer
     after_crc = struct.pack(">hiqqqhii", 0, len(records) - 1, base_ts,
-                            base_ts + len(records) - 1, -1, -1, -1,
+                            base_ts + len(records) - 1, pid, epoch, seq,
                             len(records)) + recs
     crc = crc32c(after_crc)
     after_len = struct.pack(">ibI", -1, 2, crc) + after_crc

@@ -105,12 +105,12 @@ class Cluster:
 class Writer(threading.Thread):
     """acks=all producer writing numbered messages until stopped."""
 
-    def __init__(self, bootstrap, topic):
+    def __init__(self, bootstrap, topic, idempotence=False):
         super().__init__(daemon=True)
         from confluent_kafka import Producer
         self.p = Producer({"bootstrap.servers": bootstrap, "acks": "all",
-                           "enable.idempotence": False, "linger.ms": 5,
-                           "message.timeout.ms": 60000})
+                           "enable.idempotence": idempotence,
+                           "linger.ms": 5, "message.timeout.ms": 60000})
         self.topic = topic
         self.sent = 0
         self.acked = []
@@ -174,6 +174,47 @@ def controlled_shutdown(c):
     got = set(cp.stdout.split())
     missing = [v for v in w.acked if v not in got]
     assert not missing, missing[:5]
+
+
+def idempotent_failover(c):
+    """An idempotent producer (acks=all) writing while the partition's
+    leader is killed (SIGKILL) and comes back: every acknowledged message
+    is in the log exactly once, in the order sent (the new leader rebuilt
+    the producer state from its log and answered retries of batches it
+    already had with their offsets)."""
+    from confluent_kafka.admin import NewTopic
+    topic = "fo-idem"
+    fs = c.admin().create_topics([NewTopic(topic, 1, 3, config={
+        "min.insync.replicas": "2"})])
+    fs[topic].result(timeout=30)
+    wait_for(lambda: len(c.leaders(topic)[0][1]) == 3, 20, "ISR of 3")
+    w = Writer(c.bootstrap, topic, idempotence=True)
+    w.start()
+    kills = 0
+    for _ in range(2):
+        time.sleep(1.5)
+        victim = c.leaders(topic)[0][0]
+        c.brokers[victim].kill()
+        kills += 1
+        wait_for(lambda: c.leaders(topic)[0][0] not in (victim, -1), 30,
+                 "a new leader after broker %d" % victim)
+        c.brokers[victim].start()
+        wait_for(lambda: len(c.leaders(topic)[0][1]) == 3, 60,
+                 "broker %d back in the ISR" % victim)
+    time.sleep(1)
+    w.halt.set()
+    w.join(90)
+    assert not w.failed, w.failed[:5]
+    assert len(w.acked) == w.sent, (len(w.acked), w.sent)
+    cp = harness.kcat(["-C", "-b", c.bootstrap, "-t", topic, "-e", "-q",
+                       "-f", "%s\n"], timeout=60)
+    got = cp.stdout.split()
+    dups = len(got) - len(set(got))
+    assert dups == 0, "%d duplicates in %d records" % (dups, len(got))
+    assert got == [b"%08d" % i for i in range(w.sent)], \
+        "log holds %d records for %d sent, not in order" % (len(got), w.sent)
+    harness.log("idempotent producer: %d messages through %d leader kills, "
+                "each in the log once, in order" % (w.sent, kills))
 
 
 def after_append(c):
@@ -281,6 +322,7 @@ def main():
     c = Cluster()
     try:
         controlled_shutdown(c)
+        idempotent_failover(c)
         after_append(c)
         coordinator_loss(c)
         c.stop_brokers()
@@ -289,4 +331,4 @@ def main():
 
 
 if __name__ == "__main__":
-    harness.run(main, timeout=280)
+    harness.run(main, timeout=420)
