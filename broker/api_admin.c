@@ -233,7 +233,7 @@ api_describe_cluster(struct broker *b, struct req *r)
 		req_respond(r, &kp_describe_cluster_response_desc, &resp);
 		return;
 	}
-	n = meta_client_brokers(b->mc, &mb);
+	n = meta_client_brokers(b->mc, req_listener(r), &mb);
 	br = api_new(r,
 	    &kp_describe_cluster_response_describe_cluster_broker_desc, n);
 	for (size_t i = 0; i < n; i++) {

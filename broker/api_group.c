@@ -38,8 +38,9 @@ alloc_n(struct req *r, const struct kp_struct *d, int32_t n)
 
 /* The leader of the group's partition of __consumer_offsets. */
 static void
-coordinator_of(struct broker *b, struct topic *ot, struct kstr key,
-    int16_t *err, int32_t *node, struct kstr *host, int32_t *port)
+coordinator_of(struct broker *b, const struct listener *lsn,
+    struct topic *ot, struct kstr key, int16_t *err, int32_t *node,
+    struct kstr *host, int32_t *port)
 {
 	struct partition *p;
 	const char *h;
@@ -54,9 +55,10 @@ coordinator_of(struct broker *b, struct topic *ot, struct kstr key,
 	    key.p, key.len > 0 ? (size_t)key.len : 0, ot->npart));
 	id = p != NULL ? replica_leader_id(b, p) : -1;
 	if (id == b->cfg->node_id) {
-		h = b->adv_host;
-		pt = b->adv_port;
-	} else if (id < 0 || meta_client_broker_addr(b->mc, id, &h, &pt) != 0) {
+		h = lsn->adv_host;
+		pt = lsn->adv_port;
+	} else if (id < 0 || meta_client_broker_addr(b->mc, id, lsn->name, &h,
+	    &pt) != 0) {
 		*err = KERR_COORDINATOR_NOT_AVAILABLE;
 		return;
 	}
@@ -95,7 +97,8 @@ api_find_coordinator(struct broker *b, struct req *r)
 	if (r->hdr.api_version < 4) {
 		resp.error_code = err;
 		resp.error_message.len = -1;
-		coordinator_of(b, ot, req->key, &resp.error_code,
+		coordinator_of(b, req_listener(r), ot, req->key,
+		    &resp.error_code,
 		    &resp.node_id, &resp.host, &resp.port);
 	} else {
 		struct kp_find_coordinator_response_coordinator *c =
@@ -105,7 +108,8 @@ api_find_coordinator(struct broker *b, struct req *r)
 			c[i].key = req->coordinator_keys.v[i];
 			c[i].error_code = err;
 			c[i].error_message.len = -1;
-			coordinator_of(b, ot, c[i].key, &c[i].error_code,
+			coordinator_of(b, req_listener(r), ot, c[i].key,
+			    &c[i].error_code,
 			    &c[i].node_id, &c[i].host, &c[i].port);
 		}
 		resp.coordinators.v = c;

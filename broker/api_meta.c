@@ -218,7 +218,7 @@ metadata_brokers(struct broker *b, struct req *r,
 {
 	struct kp_metadata_response_metadata_response_broker *v;
 	struct mc_broker *mb;
-	size_t n = meta_client_brokers(b->mc, &mb);
+	size_t n = meta_client_brokers(b->mc, req_listener(r), &mb);
 
 	v = api_alloc(r, &kp_metadata_response_metadata_response_broker_desc,
 	    n);

@@ -235,6 +235,17 @@ struct req {
 	void			*hctx;		/* handler's state, in arena */
 };
 
+/* A listener: its name (PLAINTEXT or SSL, the security protocol) and the
+ * address clients are told to use on it (advertised.listeners). */
+struct listener {
+	struct broker		*b;
+	char			 name[16];
+	bool			 tls;
+	char			*adv_host;
+	int			 adv_port;
+	struct evconnlistener	*l;
+};
+
 struct broker {
 	struct event_base	*base;
 	struct mo_config	*cfg;
@@ -249,10 +260,11 @@ struct broker {
 	struct topics		 topics;
 	struct groups		 groups;
 	char			*cluster_id;
-	char			*adv_host;
+	char			*adv_host;	/* the first listener's */
 	int			 adv_port;
-	struct evconnlistener	**listeners;
+	struct listener		*listeners;
 	size_t			 nlisteners;
+	struct ssl_ctx_st	*ssl_ctx;	/* SSL listeners; NULL: none */
 	struct ipc_child	*ipc;		/* under moldaud, else NULL */
 	struct replica_mgr	*repl;		/* replica.c */
 	bool			 serving;	/* listeners accept clients */
@@ -280,6 +292,8 @@ void	req_respond_files(struct req *, const struct kp_struct *,
 void	req_finish_silent(struct req *);
 void	req_close_conn(struct req *, const char *why);
 const char *req_peer_host(const struct req *);
+/* The listener the request came in on. */
+const struct listener *req_listener(const struct req *);
 
 /* ---- api*.c: request handlers ---- */
 

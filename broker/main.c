@@ -127,7 +127,7 @@ broker_ready(struct broker *b, struct ipc_child *ic)
 		int port;
 
 		if (colon == NULL || getsockname(evconnlistener_get_fd(
-		    b->listeners[i]), (struct sockaddr *)&ss, &sl) != 0)
+		    b->listeners[i].l), (struct sockaddr *)&ss, &sl) != 0)
 			continue;
 		port = ntohs(ss.ss_family == AF_INET ?
 		    ((struct sockaddr_in *)&ss)->sin_port :
@@ -147,9 +147,9 @@ broker_serving(struct broker *b)
 		return;
 	b->serving = true;
 	for (size_t i = 0; i < b->nlisteners; i++)
-		evconnlistener_enable(b->listeners[i]);
-	log_info("broker %d ready: PLAINTEXT://%s:%d", b->cfg->node_id,
-	    b->adv_host, b->adv_port);
+		evconnlistener_enable(b->listeners[i].l);
+	log_info("broker %d ready: %s://%s:%d", b->cfg->node_id,
+	    b->listeners[0].name, b->adv_host, b->adv_port);
 	if (b->ipc != NULL)
 		broker_ready(b, b->ipc);
 }
@@ -257,7 +257,7 @@ main(int argc, char **argv)
 		goto out;
 	/* Clients wait in the backlog until broker_serving(). */
 	for (size_t i = 0; i < b.nlisteners; i++)
-		evconnlistener_disable(b.listeners[i]);
+		evconnlistener_disable(b.listeners[i].l);
 	logsvc_start(&b);	/* retention, flushing, config refresh */
 	/* Topics, configs and partitions come only from the controllers. */
 	if ((b.mc = meta_client_start(&b)) == NULL ||

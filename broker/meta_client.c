@@ -313,23 +313,37 @@ static void
 mc_send_register(struct meta_client *mc)
 {
 	struct kp_broker_registration_request q;
-	struct kp_broker_registration_request_listener l;
+	struct kp_broker_registration_request_listener *l;
 	struct broker *b = mc->b;
 
 	kp_init(&kp_broker_registration_request_desc, &q);
-	kp_init(&kp_broker_registration_request_listener_desc, &l);
 	q.broker_id = b->cfg->node_id;
 	q.cluster_id.p = b->cluster_id;
 	q.cluster_id.len = (int32_t)strlen(b->cluster_id);
 	q.incarnation_id = mc->incarnation;
-	l.name.p = "PLAINTEXT";
-	l.name.len = 9;
-	l.host.p = b->adv_host;
-	l.host.len = (int32_t)strlen(b->adv_host);
-	l.port = (uint16_t)b->adv_port;
-	l.security_protocol = 0;
-	q.listeners.v = &l;
-	q.listeners.n = 1;
+	/* Every listener: clients get the endpoints of the listener they
+	   connected to (security protocol ids: PLAINTEXT 0, SSL 1). */
+	l = xcalloc(b->nlisteners, sizeof(*l));
+	q.listeners.n = 0;
+	for (size_t i = 0; i < b->nlisteners; i++) {
+		const struct listener *lsn = &b->listeners[i];
+		bool seen = false;
+
+		for (int32_t j = 0; j < q.listeners.n; j++)
+			seen |= strcmp(l[j].name.p, lsn->name) == 0;
+		if (seen)	/* the same protocol on another address */
+			continue;
+		kp_init(&kp_broker_registration_request_listener_desc,
+		    &l[q.listeners.n]);
+		l[q.listeners.n].name.p = lsn->name;
+		l[q.listeners.n].name.len = (int32_t)strlen(lsn->name);
+		l[q.listeners.n].host.p = lsn->adv_host;
+		l[q.listeners.n].host.len = (int32_t)strlen(lsn->adv_host);
+		l[q.listeners.n].port = (uint16_t)lsn->adv_port;
+		l[q.listeners.n].security_protocol = lsn->tls ? 1 : 0;
+		q.listeners.n++;
+	}
+	q.listeners.v = l;
 	q.features.n = 0;
 	q.rack.len = -1;
 	if (b->cfg->broker_rack != NULL && b->cfg->broker_rack[0] != '\0') {
@@ -339,6 +353,7 @@ mc_send_register(struct meta_client *mc)
 	q.previous_broker_epoch = -1;
 	mc_send(mc, MC_REGISTER, KP_API_BROKER_REGISTRATION, 0,
 	    &kp_broker_registration_request_desc, &q, NULL);
+	free(l);
 	mc->reg_inflight = true;
 }
 
@@ -1304,8 +1319,20 @@ meta_client_image(const struct meta_client *mc)
 	return mc->caught_up ? mc->img : NULL;
 }
 
+/* Broker mb's endpoint on listener name (NULL: its first). */
+static const struct mi_endpoint *
+mc_endpoint(const struct mi_broker *mb, const char *name)
+{
+	for (size_t i = 0; i < mb->neps; i++)
+		if (name == NULL || (mb->eps[i].name != NULL &&
+		    strcmp(mb->eps[i].name, name) == 0))
+			return &mb->eps[i];
+	return NULL;
+}
+
 size_t
-meta_client_brokers(const struct meta_client *mc, struct mc_broker **out)
+meta_client_brokers(const struct meta_client *mc, const struct listener *lsn,
+    struct mc_broker **out)
 {
 	const struct broker *b = mc->b;
 	const struct meta_image *img = mc->img;
@@ -1313,21 +1340,22 @@ meta_client_brokers(const struct meta_client *mc, struct mc_broker **out)
 	size_t n = 0;
 
 	v[n].id = b->cfg->node_id;
-	v[n].host = b->adv_host;
-	v[n].port = b->adv_port;
+	v[n].host = lsn->adv_host;
+	v[n].port = lsn->adv_port;
 	v[n++].rack = NULL;
 	for (size_t i = 0; i < img->nbrokers; i++) {
 		const struct mi_broker *mb = &img->brokers[i];
+		const struct mi_endpoint *ep;
 
 		if (mb->id == b->cfg->node_id) {
 			v[0].rack = mb->rack;
 			continue;
 		}
-		if (mb->fenced || mb->neps == 0)
+		if (mb->fenced || (ep = mc_endpoint(mb, lsn->name)) == NULL)
 			continue;
 		v[n].id = mb->id;
-		v[n].host = mb->eps[0].host;
-		v[n].port = mb->eps[0].port;
+		v[n].host = ep->host;
+		v[n].port = ep->port;
 		v[n++].rack = mb->rack;
 	}
 	*out = v;
@@ -1336,14 +1364,15 @@ meta_client_brokers(const struct meta_client *mc, struct mc_broker **out)
 
 int
 meta_client_broker_addr(const struct meta_client *mc, int32_t id,
-    const char **host, int *port)
+    const char *name, const char **host, int *port)
 {
 	const struct mi_broker *mb = meta_image_broker(mc->img, id);
+	const struct mi_endpoint *ep;
 
-	if (mb == NULL || mb->neps == 0)
+	if (mb == NULL || (ep = mc_endpoint(mb, name)) == NULL)
 		return -1;
-	*host = mb->eps[0].host;
-	*port = mb->eps[0].port;
+	*host = ep->host;
+	*port = ep->port;
 	return 0;
 }
 

@@ -41,12 +41,15 @@ struct mc_broker {
 	const char	*rack;		/* NULL: none */
 };
 
-/* The unfenced brokers of the image (this one always included, first);
- * *out is malloc'ed. */
-size_t	meta_client_brokers(const struct meta_client *, struct mc_broker **out);
-/* The first listener of broker id in the image; -1 if unknown. */
+/* The unfenced brokers of the image with an endpoint on listener lsn's
+ * name (this one always included, first); *out is malloc'ed. */
+struct listener;
+size_t	meta_client_brokers(const struct meta_client *,
+	    const struct listener *lsn, struct mc_broker **out);
+/* Broker id's endpoint on listener name (NULL: its first); -1 if it has
+ * none or is unknown. */
 int	meta_client_broker_addr(const struct meta_client *, int32_t id,
-	    const char **host, int *port);
+	    const char *name, const char **host, int *port);
 /* Ask the controller for a new ISR of p (AlterPartition); the result comes
  * with the metadata.  -1 when not connected or registered. */
 struct partition;

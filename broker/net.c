@@ -15,6 +15,9 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <event2/listener.h>
 
 #include "broker.h"
@@ -47,7 +50,8 @@ struct conn {
 	struct req		*partial;
 	size_t			 partial_got;
 	size_t			 partial_cap;	/* allocated of r->frame */
-	struct event		*direct;	/* EV_READ on the socket */
+	struct event		*direct;	/* EV_READ on the socket; NULL: TLS */
+	const struct listener	*lsn;		/* accepted on */
 };
 
 static void conn_read_cb(struct bufferevent *, void *);
@@ -151,8 +155,11 @@ conn_queue_pieces(struct evbuffer *out, struct req *r)
 
 		evbuffer_add(out, r->out.data + prev, r->holes.v[i].at - prev);
 		prev = r->holes.v[i].at;
+		/* TLS: read into memory now (a later truncation of the
+		   segment must not fault a mapping); else sendfile(2). */
 		fs = evbuffer_file_segment_new(f->fd, (ev_off_t)f->pos,
-		    (ev_off_t)f->len, 0);
+		    (ev_off_t)f->len, r->conn->lsn->tls ?
+		    EVBUF_FS_DISABLE_MMAP : 0);
 		if (fs == NULL) {
 			log_warnx("broker: conn %s: cannot queue file range",
 			    r->conn->peer);
@@ -432,8 +439,8 @@ conn_take_frame(struct conn *c, struct evbuffer *in)
 		return -1;
 	}
 	have = evbuffer_get_length(in);
-	if (have < (size_t)size + 4 &&
-	    (size_t)size + 4 - have < CONN_DIRECT_MIN) {
+	if (have < (size_t)size + 4 && (c->direct == NULL ||
+	    (size_t)size + 4 - have < CONN_DIRECT_MIN)) {
 		bufferevent_setwatermark(c->bev, EV_READ, (size_t)size + 4, 0);
 		return 0;
 	}
@@ -502,10 +509,17 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	(void)bev;
+	unsigned long e;
+
 	if (what & BEV_EVENT_EOF)
 		conn_close_now(c, "peer closed");
-	else if (what & BEV_EVENT_ERROR)
+	else if ((what & BEV_EVENT_ERROR) && c->lsn->tls &&
+	    (e = bufferevent_get_openssl_error(bev)) != 0) {
+		char buf[256];
+
+		ERR_error_string_n(e, buf, sizeof(buf));
+		conn_close_now(c, buf);
+	} else if (what & BEV_EVENT_ERROR)
 		conn_close_now(c, evutil_socket_error_to_string(
 		    EVUTIL_SOCKET_ERROR()));
 }
@@ -514,7 +528,8 @@ static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
-	struct broker *b = arg;
+	const struct listener *lsn = arg;
+	struct broker *b = lsn->b;
 	struct conn *c;
 	char host[INET6_ADDRSTRLEN] = "?";
 	int one = 1, port = 0;
@@ -536,15 +551,30 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
 	snprintf(c->host, sizeof(c->host), "/%s", host);
-	c->bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->lsn = lsn;
+	if (lsn->tls) {
+		SSL *ssl = SSL_new(b->ssl_ctx);
+
+		c->bev = ssl == NULL ? NULL : bufferevent_openssl_socket_new(
+		    b->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev == NULL && ssl != NULL)
+			SSL_free(ssl);
+		if (c->bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	} else
+		c->bev = bufferevent_socket_new(b->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		evutil_closesocket(fd);
 		free(c);
 		return;
 	}
 	c->reaper = evtimer_new(b->base, conn_reap_cb, c);
-	c->direct = event_new(b->base, fd, EV_READ | EV_PERSIST,
-	    conn_direct_cb, c);
+	/* Large frames skip the bufferevent only on plaintext. */
+	if (!lsn->tls)
+		c->direct = event_new(b->base, fd, EV_READ | EV_PERSIST,
+		    conn_direct_cb, c);
 	TAILQ_INSERT_TAIL(&b->conns, c, entry);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
@@ -552,18 +582,26 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	log_debug("broker: conn %s: accepted", c->peer);
 }
 
-/* Parse "PLAINTEXT://host:port" (host may be [v6] or empty). */
+/*
+ * Parse "NAME://host:port" (host may be [v6] or empty); NAME is the
+ * security protocol, PLAINTEXT or SSL.  -1: malformed, -2: other protocol.
+ * A name may come more than once (one port on IPv4 and on IPv6): the
+ * first of a name is the one advertised.
+ */
 static int
-parse_listener(const char *s, char *host, size_t hostlen, int *port)
+parse_listener(const char *s, char *name, size_t namelen, char *host,
+    size_t hostlen, int *port)
 {
-	const char *hp, *colon;
+	const char *hp, *colon, *sep = strstr(s, "://");
 	char *end;
 	long p;
 	size_t n;
 
-	if (strncmp(s, "PLAINTEXT://", 12) != 0)
+	if (sep == NULL || (size_t)(sep - s) >= namelen || sep == s)
 		return -1;
-	hp = s + 12;
+	memcpy(name, s, (size_t)(sep - s));
+	name[sep - s] = '\0';
+	hp = sep + 3;
 	colon = strrchr(hp, ':');
 	if (colon == NULL)
 		return -1;
@@ -580,6 +618,98 @@ parse_listener(const char *s, char *host, size_t hostlen, int *port)
 	if (*end != '\0' || p < 0 || p > 65535)
 		return -1;
 	*port = (int)p;
+	if (strcmp(name, "PLAINTEXT") != 0 && strcmp(name, "SSL") != 0)
+		return -2;
+	return 0;
+}
+
+/* The openssl errors queued, as one line (for a log message). */
+static const char *
+ssl_errors(char *buf, size_t len)
+{
+	unsigned long e;
+	size_t at = 0;
+
+	buf[0] = '\0';
+	while ((e = ERR_get_error()) != 0 && at + 2 < len) {
+		if (at > 0)
+			buf[at++] = ';';
+		ERR_error_string_n(e, buf + at, len - at);
+		at += strlen(buf + at);
+	}
+	return buf;
+}
+
+static int
+ssl_password_cb(char *buf, int size, int rw, void *arg)
+{
+	const char *pw = arg;
+	size_t n = strlen(pw);
+
+	(void)rw;
+	if (n >= (size_t)size)
+		return -1;
+	memcpy(buf, pw, n);
+	return (int)n;
+}
+
+/* The TLS context of SSL listeners from the broker's ssl.* settings. */
+static int
+net_ssl_ctx(struct broker *b)
+{
+	const struct mo_config *cfg = b->cfg;
+	const char *ks = cfg->ssl_keystore_location;
+	const char *ts = cfg->ssl_truststore_location;
+	char err[512];
+	SSL_CTX *ctx;
+
+	if (ks[0] == '\0') {
+		log_warnx("broker: an SSL listener needs "
+		    "broker.ssl.keystore.location (a PEM file with the "
+		    "certificate chain and the private key)");
+		return -1;
+	}
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		log_warnx("broker: TLS: %s", ssl_errors(err, sizeof(err)));
+		return -1;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+	    SSL_MODE_ENABLE_PARTIAL_WRITE);
+	if (cfg->ssl_key_password[0] != '\0') {
+		SSL_CTX_set_default_passwd_cb(ctx, ssl_password_cb);
+		SSL_CTX_set_default_passwd_cb_userdata(ctx,
+		    cfg->ssl_key_password);
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, ks) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, ks, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		log_warnx("broker: ssl.keystore.location %s: %s", ks,
+		    ssl_errors(err, sizeof(err)));
+		SSL_CTX_free(ctx);
+		return -1;
+	}
+	if (strcmp(cfg->ssl_client_auth, "none") != 0) {
+		int mode = SSL_VERIFY_PEER;
+
+		if (ts[0] == '\0') {
+			log_warnx("broker: ssl.client.auth %s needs "
+			    "broker.ssl.truststore.location (PEM CA "
+			    "certificates)", cfg->ssl_client_auth);
+			SSL_CTX_free(ctx);
+			return -1;
+		}
+		if (SSL_CTX_load_verify_locations(ctx, ts, NULL) != 1) {
+			log_warnx("broker: ssl.truststore.location %s: %s", ts,
+			    ssl_errors(err, sizeof(err)));
+			SSL_CTX_free(ctx);
+			return -1;
+		}
+		if (strcmp(cfg->ssl_client_auth, "required") == 0)
+			mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+		SSL_CTX_set_verify(ctx, mode, NULL);
+	}
+	b->ssl_ctx = ctx;
 	return 0;
 }
 
@@ -590,18 +720,25 @@ net_listen(struct broker *b)
 
 	b->listeners = xcalloc(cfg->listeners.n, sizeof(*b->listeners));
 	for (size_t i = 0; i < cfg->listeners.n; i++) {
+		struct listener *lsn = &b->listeners[i];
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		char host[256];
-		int port;
-		struct evconnlistener *l;
+		int port, rc;
 
-		if (parse_listener(cfg->listeners.v[i], host, sizeof(host),
-		    &port) != 0) {
-			log_warnx("broker: listener %s: expected "
-			    "PLAINTEXT://host:port", cfg->listeners.v[i]);
+		lsn->b = b;
+		rc = parse_listener(cfg->listeners.v[i], lsn->name,
+		    sizeof(lsn->name), host, sizeof(host), &port);
+		if (rc != 0) {
+			log_warnx("broker: listener %s: %s",
+			    cfg->listeners.v[i], rc == -2 ? "security "
+			    "protocol not supported (PLAINTEXT, SSL)" :
+			    "expected PLAINTEXT://host:port or SSL://host:port");
 			return -1;
 		}
+		lsn->tls = strcmp(lsn->name, "SSL") == 0;
+		if (lsn->tls && b->ssl_ctx == NULL && net_ssl_ctx(b) != 0)
+			return -1;
 		memset(&ss, 0, sizeof(ss));
 		if (evutil_parse_sockaddr_port(host[0] == '\0' ? "0.0.0.0" :
 		    host, (struct sockaddr *)&ss, (int *)&sl) != 0) {
@@ -613,44 +750,60 @@ net_listen(struct broker *b)
 			((struct sockaddr_in *)&ss)->sin_port = htons(port);
 		else
 			((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
-		l = evconnlistener_new_bind(b->base, accept_cb, b,
+		lsn->l = evconnlistener_new_bind(b->base, accept_cb, lsn,
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
 		    LEV_OPT_CLOSE_ON_EXEC, 512, (struct sockaddr *)&ss, (int)sl);
-		if (l == NULL) {
+		if (lsn->l == NULL) {
 			log_warn("broker: listener %s: bind",
 			    cfg->listeners.v[i]);
 			return -1;
 		}
-		b->listeners[b->nlisteners++] = l;
+		b->nlisteners++;
 		sl = sizeof(ss);
-		getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss,
-		    &sl);
-		if (i == 0) {
-			port = ntohs(ss.ss_family == AF_INET ?
-			    ((struct sockaddr_in *)&ss)->sin_port :
-			    ((struct sockaddr_in6 *)&ss)->sin6_port);
-			b->adv_port = port;
-			free(b->adv_host);
-			b->adv_host = xstrdup(host[0] == '\0' ||
-			    strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host);
-		}
+		getsockname(evconnlistener_get_fd(lsn->l),
+		    (struct sockaddr *)&ss, &sl);
+		lsn->adv_port = ntohs(ss.ss_family == AF_INET ?
+		    ((struct sockaddr_in *)&ss)->sin_port :
+		    ((struct sockaddr_in6 *)&ss)->sin6_port);
+		lsn->adv_host = xstrdup(host[0] == '\0' ||
+		    strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host);
 	}
-	if (cfg->advertised_listeners.n > 0) {
-		char host[256];
+	for (size_t i = 0; i < cfg->advertised_listeners.n; i++) {
+		char name[16], host[256];
 		int port;
+		size_t j;
 
-		if (parse_listener(cfg->advertised_listeners.v[0], host,
-		    sizeof(host), &port) != 0 || host[0] == '\0') {
+		if (parse_listener(cfg->advertised_listeners.v[i], name,
+		    sizeof(name), host, sizeof(host), &port) != 0 ||
+		    host[0] == '\0') {
 			log_warnx("broker: advertised listener %s: expected "
-			    "PLAINTEXT://host:port",
-			    cfg->advertised_listeners.v[0]);
+			    "NAME://host:port (NAME of a listener)",
+			    cfg->advertised_listeners.v[i]);
 			return -1;
 		}
-		free(b->adv_host);
-		b->adv_host = xstrdup(host);
-		b->adv_port = port;
+		for (j = 0; j < b->nlisteners; j++)
+			if (strcmp(b->listeners[j].name, name) == 0)
+				break;
+		if (j == b->nlisteners) {
+			log_warnx("broker: advertised listener %s: no "
+			    "listener named %s", cfg->advertised_listeners.v[i],
+			    name);
+			return -1;
+		}
+		free(b->listeners[j].adv_host);
+		b->listeners[j].adv_host = xstrdup(host);
+		b->listeners[j].adv_port = port;
 	}
+	free(b->adv_host);
+	b->adv_host = xstrdup(b->listeners[0].adv_host);
+	b->adv_port = b->listeners[0].adv_port;
 	return 0;
+}
+
+const struct listener *
+req_listener(const struct req *r)
+{
+	return r->conn->lsn;
 }
 
 void
@@ -660,9 +813,14 @@ net_close_all(struct broker *b)
 
 	while ((c = TAILQ_FIRST(&b->conns)) != NULL)
 		conn_free(c);
-	for (size_t i = 0; i < b->nlisteners; i++)
-		evconnlistener_free(b->listeners[i]);
+	for (size_t i = 0; i < b->nlisteners; i++) {
+		evconnlistener_free(b->listeners[i].l);
+		free(b->listeners[i].adv_host);
+	}
 	free(b->listeners);
+	if (b->ssl_ctx != NULL)
+		SSL_CTX_free(b->ssl_ctx);
+	b->ssl_ctx = NULL;
 	b->listeners = NULL;
 	b->nlisteners = 0;
 }

@@ -488,7 +488,9 @@ rf_connect(struct rfetch *f)
 	char addr[300];
 	int port;
 
-	if (meta_client_broker_addr(b->mc, f->leader, &host, &port) != 0) {
+	/* Inter-broker traffic goes over the PLAINTEXT listeners. */
+	if (meta_client_broker_addr(b->mc, f->leader, "PLAINTEXT", &host,
+	    &port) != 0) {
 		f->next_ms = now_ms() + RF_RETRY_MS;
 		return;
 	}

@@ -64,6 +64,11 @@ struct mo_config {
 	int32_t			offsets_topic_replication_factor;
 	int64_t			replica_lag_time_max_ms;
 	char			*broker_rack;		/* "": none */
+	char			*ssl_keystore_type;	/* PEM */
+	char			*ssl_keystore_location;	/* "": none */
+	char			*ssl_key_password;
+	char			*ssl_truststore_location;
+	char			*ssl_client_auth;	/* none|requested|required */
 	int32_t			broker_heartbeat_interval_ms;
 	int32_t			group_initial_rebalance_delay_ms;
 	int32_t			group_min_session_timeout_ms;
