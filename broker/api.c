@@ -49,6 +49,9 @@ static const struct api_entry api_table[] = {
 	    api_incremental_alter_configs },
 	[KP_API_DESCRIBE_CLUSTER] = { 0, 1, api_describe_cluster },
 	[KP_API_INIT_PRODUCER_ID] = { 0, 4, api_init_producer_id },
+	/* v0 is advertised (librdkafka looks for it); only v1 is served */
+	[KP_API_SASL_HANDSHAKE] = { 0, 1, api_sasl_handshake },
+	[KP_API_SASL_AUTHENTICATE] = { 0, 2, api_sasl_authenticate },
 	/* Decided by the controller: forwarded as they are. */
 	[KP_API_ELECT_LEADERS] = { 0, 2, api_forward_controller },
 	[KP_API_ALTER_PARTITION_REASSIGNMENTS] = { 0, 0,
@@ -134,6 +137,15 @@ api_dispatch(struct broker *b, struct req *r)
 
 	if (e == NULL || m == NULL) {
 		req_close_conn(r, "unsupported API key");
+		return;
+	}
+	/* A SASL listener serves nothing else before authentication. */
+	if (!req_auth(r)->done && r->hdr.api_key != KP_API_API_VERSIONS &&
+	    r->hdr.api_key != KP_API_SASL_HANDSHAKE &&
+	    r->hdr.api_key != KP_API_SASL_AUTHENTICATE) {
+		log_warnx("broker: conn %s: %s before SASL authentication",
+		    req_peer_host(r), m->name);
+		req_close_conn(r, "request before SASL authentication");
 		return;
 	}
 	if (ver < e->vmin || ver > e->vmax) {

@@ -240,7 +240,8 @@ struct req {
 struct listener {
 	struct broker		*b;
 	char			 name[16];
-	bool			 tls;
+	bool			 tls;		/* SSL, SASL_SSL */
+	bool			 sasl;		/* SASL_PLAINTEXT, SASL_SSL */
 	char			*adv_host;
 	int			 adv_port;
 	struct evconnlistener	*l;
@@ -294,6 +295,18 @@ void	req_close_conn(struct req *, const char *why);
 const char *req_peer_host(const struct req *);
 /* The listener the request came in on. */
 const struct listener *req_listener(const struct req *);
+/* A connection's SASL state (api_sasl.c). */
+struct conn_auth {
+	bool		 done;		/* authenticated (or not required) */
+	int		 mech;		/* SASL_MECH_*, 0 before the handshake */
+	char		*user;		/* once authenticated */
+	struct scram	*scram;		/* a SCRAM exchange under way */
+};
+struct conn_auth *req_auth(struct req *);
+/* Answer r, then close its connection once the answer is sent. */
+void	req_respond_close(struct req *, const struct kp_struct *,
+	    const void *, const char *why);
+void	conn_auth_clear(struct conn_auth *);
 
 /* ---- api*.c: request handlers ---- */
 
@@ -336,6 +349,8 @@ api_handler api_describe_configs;
 api_handler api_alter_configs;
 api_handler api_incremental_alter_configs;
 api_handler api_init_producer_id;
+api_handler api_sasl_handshake;
+api_handler api_sasl_authenticate;
 
 /* CreateTopics configs (api_config.c). */
 struct kp_create_topics_request_creatable_topic;

@@ -322,7 +322,8 @@ mc_send_register(struct meta_client *mc)
 	q.cluster_id.len = (int32_t)strlen(b->cluster_id);
 	q.incarnation_id = mc->incarnation;
 	/* Every listener: clients get the endpoints of the listener they
-	   connected to (security protocol ids: PLAINTEXT 0, SSL 1). */
+	   connected to (security protocol ids: PLAINTEXT 0, SSL 1,
+	   SASL_PLAINTEXT 2, SASL_SSL 3). */
 	l = xcalloc(b->nlisteners, sizeof(*l));
 	q.listeners.n = 0;
 	for (size_t i = 0; i < b->nlisteners; i++) {
@@ -340,7 +341,8 @@ mc_send_register(struct meta_client *mc)
 		l[q.listeners.n].host.p = lsn->adv_host;
 		l[q.listeners.n].host.len = (int32_t)strlen(lsn->adv_host);
 		l[q.listeners.n].port = (uint16_t)lsn->adv_port;
-		l[q.listeners.n].security_protocol = lsn->tls ? 1 : 0;
+		l[q.listeners.n].security_protocol =
+		    (int16_t)((lsn->tls ? 1 : 0) + (lsn->sasl ? 2 : 0));
 		q.listeners.n++;
 	}
 	q.listeners.v = l;

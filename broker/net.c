@@ -52,6 +52,7 @@ struct conn {
 	size_t			 partial_cap;	/* allocated of r->frame */
 	struct event		*direct;	/* EV_READ on the socket; NULL: TLS */
 	const struct listener	*lsn;		/* accepted on */
+	struct conn_auth	 auth;
 };
 
 static void conn_read_cb(struct bufferevent *, void *);
@@ -100,6 +101,7 @@ conn_free(struct conn *c)
 	if (c->partial != NULL)
 		req_free(c->partial);
 	bufferevent_free(c->bev);
+	conn_auth_clear(&c->auth);
 	free(c);
 }
 
@@ -508,7 +510,6 @@ static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
-
 	unsigned long e;
 
 	if (what & BEV_EVENT_EOF)
@@ -552,6 +553,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
 	snprintf(c->host, sizeof(c->host), "/%s", host);
 	c->lsn = lsn;
+	c->auth.done = !lsn->sasl;
 	if (lsn->tls) {
 		SSL *ssl = SSL_new(b->ssl_ctx);
 
@@ -584,7 +586,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 
 /*
  * Parse "NAME://host:port" (host may be [v6] or empty); NAME is the
- * security protocol, PLAINTEXT or SSL.  -1: malformed, -2: other protocol.
+ * security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.  -1:
+ * malformed, -2: another protocol.
  * A name may come more than once (one port on IPv4 and on IPv6): the
  * first of a name is the one advertised.
  */
@@ -618,7 +621,9 @@ parse_listener(const char *s, char *name, size_t namelen, char *host,
 	if (*end != '\0' || p < 0 || p > 65535)
 		return -1;
 	*port = (int)p;
-	if (strcmp(name, "PLAINTEXT") != 0 && strcmp(name, "SSL") != 0)
+	if (strcmp(name, "PLAINTEXT") != 0 && strcmp(name, "SSL") != 0 &&
+	    strcmp(name, "SASL_PLAINTEXT") != 0 &&
+	    strcmp(name, "SASL_SSL") != 0)
 		return -2;
 	return 0;
 }
@@ -732,11 +737,20 @@ net_listen(struct broker *b)
 		if (rc != 0) {
 			log_warnx("broker: listener %s: %s",
 			    cfg->listeners.v[i], rc == -2 ? "security "
-			    "protocol not supported (PLAINTEXT, SSL)" :
-			    "expected PLAINTEXT://host:port or SSL://host:port");
+			    "protocol not supported (PLAINTEXT, SSL, "
+			    "SASL_PLAINTEXT, SASL_SSL)" :
+			    "expected PROTOCOL://host:port");
 			return -1;
 		}
-		lsn->tls = strcmp(lsn->name, "SSL") == 0;
+		lsn->tls = strcmp(lsn->name, "SSL") == 0 ||
+		    strcmp(lsn->name, "SASL_SSL") == 0;
+		lsn->sasl = strncmp(lsn->name, "SASL_", 5) == 0;
+		if (lsn->sasl && cfg->sasl_users.n == 0) {
+			log_warnx("broker: listener %s: SASL needs "
+			    "broker.sasl.users (name:password entries)",
+			    cfg->listeners.v[i]);
+			return -1;
+		}
 		if (lsn->tls && b->ssl_ctx == NULL && net_ssl_ctx(b) != 0)
 			return -1;
 		memset(&ss, 0, sizeof(ss));
@@ -804,6 +818,24 @@ const struct listener *
 req_listener(const struct req *r)
 {
 	return r->conn->lsn;
+}
+
+struct conn_auth *
+req_auth(struct req *r)
+{
+	return &r->conn->auth;
+}
+
+void
+req_respond_close(struct req *r, const struct kp_struct *desc,
+    const void *msg, const char *why)
+{
+	struct conn *c = r->conn;
+
+	log_info("broker: conn %s: closing: %s", c->peer, why);
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+	req_respond(r, desc, msg);
 }
 
 void

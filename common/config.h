@@ -69,6 +69,8 @@ struct mo_config {
 	char			*ssl_key_password;
 	char			*ssl_truststore_location;
 	char			*ssl_client_auth;	/* none|requested|required */
+	struct mo_strlist	sasl_enabled_mechanisms;
+	struct mo_strlist	sasl_users;		/* "user:password" */
 	int32_t			broker_heartbeat_interval_ms;
 	int32_t			group_initial_rebalance_delay_ms;
 	int32_t			group_min_session_timeout_ms;

@@ -543,6 +543,23 @@ fail:
 	return -1;
 }
 
+/*
+ * A request from broker id in its registration epoch: NONE with *out its
+ * image entry, or the error to answer (NOT_CONTROLLER on a follower).
+ */
+static int16_t
+ctl_broker_check(struct ctl *c, int32_t id, int64_t epoch,
+    const struct mi_broker **out)
+{
+	if (raft_role(c->raft) != RAFT_LEADER)
+		return KERR_NOT_CONTROLLER;
+	if ((*out = meta_image_broker(c->img, id)) == NULL)
+		return KERR_BROKER_ID_NOT_REGISTERED;
+	if ((*out)->epoch != epoch)
+		return KERR_STALE_BROKER_EPOCH;
+	return KERR_NONE;
+}
+
 static int
 ctl_broker_heartbeat(struct ctl *c, const struct kp_req_hdr *h,
     struct rd *rd, struct wbuf *w, uint64_t token, struct kp_arena *a)
@@ -561,18 +578,9 @@ ctl_broker_heartbeat(struct ctl *c, const struct kp_req_hdr *h,
 		return -1;
 	kp_init(km->resp, &resp);
 	resp.is_fenced = true;
-	if (raft_role(c->raft) != RAFT_LEADER) {
-		resp.error_code = KERR_NOT_CONTROLLER;
+	if ((resp.error_code = ctl_broker_check(c, q.broker_id,
+	    q.broker_epoch, &b)) != KERR_NONE)
 		return ctl_encode_resp(w, h, &resp);
-	}
-	if ((b = meta_image_broker(c->img, q.broker_id)) == NULL) {
-		resp.error_code = KERR_BROKER_ID_NOT_REGISTERED;
-		return ctl_encode_resp(w, h, &resp);
-	}
-	if (b->epoch != q.broker_epoch) {
-		resp.error_code = KERR_STALE_BROKER_EPOCH;
-		return ctl_encode_resp(w, h, &resp);
-	}
 	s = ctl_session(c, q.broker_id, now);
 	s->last_ms = now;
 	s->meta_offset = q.current_metadata_offset;
@@ -1038,18 +1046,9 @@ ctl_allocate_producer_ids(struct ctl *c, const struct kp_req_hdr *h,
 		return -1;
 	kp_init(km->resp, &resp);
 	resp.producer_id_start = -1;
-	if (raft_role(c->raft) != RAFT_LEADER) {
-		resp.error_code = KERR_NOT_CONTROLLER;
+	if ((resp.error_code = ctl_broker_check(c, q.broker_id,
+	    q.broker_epoch, &b)) != KERR_NONE)
 		return ctl_encode_resp(w, h, &resp);
-	}
-	if ((b = meta_image_broker(c->img, q.broker_id)) == NULL) {
-		resp.error_code = KERR_BROKER_ID_NOT_REGISTERED;
-		return ctl_encode_resp(w, h, &resp);
-	}
-	if (b->epoch != q.broker_epoch) {
-		resp.error_code = KERR_STALE_BROKER_EPOCH;
-		return ctl_encode_resp(w, h, &resp);
-	}
 	if (c->next_pid < c->img->next_producer_id)
 		c->next_pid = c->img->next_producer_id;
 	resp.producer_id_start = c->next_pid;
