@@ -22,6 +22,7 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "sasl_msg.h"
 #include "xmalloc.h"
 
 enum {
@@ -167,23 +168,21 @@ static void
 sasl_plain(struct broker *b, struct req *r, const uint8_t *p, size_t n,
     struct kp_sasl_authenticate_response *resp)
 {
-	const uint8_t *n1 = memchr(p, '\0', n), *n2;
-	const char *pw;
+	const char *user, *pw, *want;
+	size_t ulen, pwlen;
 
-	if (n1 == NULL || (n2 = memchr(n1 + 1, '\0',
-	    n - (size_t)(n1 + 1 - p))) == NULL) {
+	if (sasl_plain_parse(p, n, &user, &ulen, &pw, &pwlen) != 0) {
 		sasl_fail(r, resp, "Authentication failed: malformed PLAIN "
 		    "message");
 		return;
 	}
-	pw = sasl_password(b, (const char *)n1 + 1, (size_t)(n2 - n1 - 1));
-	if (pw == NULL || !same_secret((const char *)n2 + 1,
-	    n - (size_t)(n2 + 1 - p), pw)) {
+	want = sasl_password(b, user, ulen);
+	if (want == NULL || !same_secret(pw, pwlen, want)) {
 		sasl_fail(r, resp, "Authentication failed: Invalid username "
 		    "or password");
 		return;
 	}
-	sasl_ok(r, resp, (const char *)n1 + 1, (size_t)(n2 - n1 - 1));
+	sasl_ok(r, resp, user, ulen);
 }
 
 static const EVP_MD *
@@ -201,67 +200,6 @@ b64(const unsigned char *p, size_t n)
 	return out;
 }
 
-/* Decode base64 s (len) into out (cap); the length, or -1. */
-static int
-unb64(const char *s, size_t len, unsigned char *out, size_t cap)
-{
-	int n;
-
-	if (len == 0 || len % 4 != 0 || len / 4 * 3 > cap)
-		return -1;
-	n = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
-	if (n < 0)
-		return -1;
-	if (s[len - 1] == '=')
-		n--;
-	if (s[len - 2] == '=')
-		n--;
-	return n;
-}
-
-/* The value of attribute "k=" in a comma-separated SCRAM message. */
-static const char *
-scram_attr(const char *msg, char k, size_t *len)
-{
-	for (const char *p = msg; p != NULL && *p != '\0';) {
-		const char *end = strchr(p, ',');
-
-		if (p[0] == k && p[1] == '=') {
-			*len = end != NULL ? (size_t)(end - p - 2) :
-			    strlen(p + 2);
-			return p + 2;
-		}
-		p = end != NULL ? end + 1 : NULL;
-	}
-	return NULL;
-}
-
-/* saslname: "=2C" is ',' and "=3D" is '='; NULL if malformed. */
-static char *
-scram_name(const char *s, size_t len)
-{
-	char *out = xmalloc(len + 1);
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] != '=') {
-			out[o++] = s[i];
-			continue;
-		}
-		if (i + 2 < len && s[i + 1] == '2' && s[i + 2] == 'C')
-			out[o++] = ',';
-		else if (i + 2 < len && s[i + 1] == '3' && s[i + 2] == 'D')
-			out[o++] = '=';
-		else {
-			free(out);
-			return NULL;
-		}
-		i += 2;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 static void
 scram_first(struct broker *b, struct req *r, const char *msg,
     struct kp_sasl_authenticate_response *resp)
@@ -269,28 +207,21 @@ scram_first(struct broker *b, struct req *r, const char *msg,
 	struct conn_auth *a = req_auth(r);
 	const EVP_MD *md = scram_md(a->mech);
 	unsigned char salt[16], rnd[18];
-	const char *bare, *name, *cnonce, *pw;
-	size_t nlen, clen;
+	const char *bare, *cnonce, *pw;
+	size_t clen;
 	struct scram *s;
-	char *salt64, *rnd64;
+	char *salt64, *rnd64, *user;
 
-	/* gs2-header: no channel binding, no authzid */
-	if (strncmp(msg, "n,,", 3) != 0 && strncmp(msg, "y,,", 3) != 0) {
-		sasl_fail(r, resp, "Authentication failed: unsupported SCRAM "
-		    "gs2 header");
-		return;
-	}
-	bare = msg + 3;
-	if ((name = scram_attr(bare, 'n', &nlen)) == NULL ||
-	    (cnonce = scram_attr(bare, 'r', &clen)) == NULL || clen == 0) {
+	if (scram_first_parse(msg, &bare, &user, &cnonce, &clen) != 0) {
+		free(user);
 		sasl_fail(r, resp, "Authentication failed: malformed SCRAM "
 		    "client-first message");
 		return;
 	}
 	s = xcalloc(1, sizeof(*s));
 	a->scram = s;
-	if ((s->user = scram_name(name, nlen)) == NULL ||
-	    (pw = sasl_password(b, s->user, strlen(s->user))) == NULL) {
+	s->user = user;
+	if ((pw = sasl_password(b, s->user, strlen(s->user))) == NULL) {
 		sasl_fail(r, resp, "Authentication failed: Invalid username "
 		    "or password");
 		return;
@@ -327,28 +258,26 @@ scram_final(struct req *r, const char *msg,
 	unsigned char csig[EVP_MAX_MD_SIZE], proof[EVP_MAX_MD_SIZE + 3];
 	unsigned char skey[EVP_MAX_MD_SIZE], ssig[EVP_MAX_MD_SIZE];
 	unsigned char check[EVP_MAX_MD_SIZE];
-	const char *nonce, *p64, *pp;
-	size_t nlen, plen;
+	const char *nonce;
+	size_t nlen, plen, wlen;
 	char *auth, *sig64, *final;
 	int n;
 
-	pp = strstr(msg, ",p=");
 	/*
 	 * The nonce must end with ours: librdkafka sends its own nonce
 	 * again in front of the combined one, which Kafka accepts.  The
 	 * proof covers the message as sent either way.
 	 */
-	if ((nonce = scram_attr(msg, 'r', &nlen)) == NULL ||
-	    (p64 = scram_attr(msg, 'p', &plen)) == NULL || pp == NULL ||
+	if (scram_final_parse(msg, &nonce, &nlen, proof, sizeof(proof),
+	    &plen, &wlen) != 0 || plen != klen ||
 	    nlen < strlen(s->nonce) || memcmp(nonce + nlen -
-	    strlen(s->nonce), s->nonce, strlen(s->nonce)) != 0 ||
-	    (n = unb64(p64, plen, proof, sizeof(proof))) != (int)klen) {
+	    strlen(s->nonce), s->nonce, strlen(s->nonce)) != 0) {
 		sasl_fail(r, resp, "Authentication failed: malformed SCRAM "
 		    "client-final message");
 		return;
 	}
 	xasprintf(&auth, "%s,%s,%.*s", s->client_first_bare, s->server_first,
-	    (int)(pp - msg), msg);
+	    (int)wlen, msg);
 	HMAC(md, s->salted, (int)klen, (const unsigned char *)"Client Key",
 	    10, ckey, &slen);
 	EVP_Digest(ckey, klen, stored, NULL, md, NULL);
