@@ -2,6 +2,7 @@
  * Log segments: files, sparse indexes, recovery scan, look-ups.
  */
 #include <sys/stat.h>
+#include <linux/falloc.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -359,6 +360,51 @@ seg_unref(struct seg *s)
 	free(s);
 }
 
+/*
+ * Appends reserve blocks ahead of the data (FALLOC_FL_KEEP_SIZE: the file
+ * size and so recovery see only what was written).  Writing into reserved
+ * blocks skips ext4's per-block delayed-allocation bookkeeping, a tenth of
+ * the broker's produce CPU.  The reservation grows with the segment (as
+ * much again as it holds, between these bounds), so a quiet partition
+ * holds little, and seg_seal() gives back what a rolled segment did not
+ * use.
+ */
+#define SEG_PREALLOC_MIN	(64u << 10)
+#define SEG_PREALLOC_MAX	(4u << 20)
+
+static void
+seg_prealloc(struct seg *s, size_t len)
+{
+	uint64_t chunk, from, to;
+
+	if (s->no_prealloc || s->size + len <= s->alloc_end)
+		return;
+	chunk = s->size < SEG_PREALLOC_MIN ? SEG_PREALLOC_MIN :
+	    s->size > SEG_PREALLOC_MAX ? SEG_PREALLOC_MAX : s->size;
+	from = s->alloc_end > s->size ? s->alloc_end : s->size;
+	to = s->size + len + chunk;
+	if (fallocate(s->fd, FALLOC_FL_KEEP_SIZE, (off_t)from,
+	    (off_t)(to - from)) != 0) {
+		/* ENOSPC and the like show up in the write itself. */
+		if (errno == EOPNOTSUPP || errno == ENOSYS)
+			s->no_prealloc = true;
+		return;
+	}
+	s->alloc_end = to;
+}
+
+void
+seg_seal(struct seg *s)
+{
+	if (s->alloc_end <= s->size)
+		return;
+	/* A truncate to the same size frees the blocks past it. */
+	if (ftruncate(s->fd, (off_t)s->size) != 0)
+		log_warn("broker: segment %s.log: release reserved blocks",
+		    s->path);
+	s->alloc_end = s->size;
+}
+
 int
 seg_append(struct seg *s, const uint8_t *p, size_t len, const int64_t *base,
     const int64_t *last, const int64_t *max_ts, const uint32_t *sizes,
@@ -367,6 +413,7 @@ seg_append(struct seg *s, const uint8_t *p, size_t len, const int64_t *base,
 	size_t done = 0;
 	uint64_t pos = s->size;
 
+	seg_prealloc(s, len);
 	while (done < len) {
 		ssize_t n = write(s->fd, p + done, len - done);
 		if (n < 0 && errno == EINTR)
@@ -396,21 +443,33 @@ seg_append(struct seg *s, const uint8_t *p, size_t len, const int64_t *base,
 	return 0;
 }
 
-/* Drop-behind works in steps of this much new data per segment. */
-#define SEG_DROP_STEP	(1u << 20)
+/*
+ * Drop-behind works in steps of a quarter window of new data per segment
+ * (1 to 4 MiB): each step wakes the dropper thread, so fewer and larger
+ * steps cost less.
+ */
+static uint64_t
+seg_drop_step(uint64_t window)
+{
+	uint64_t step = window / 4;
+
+	return step < (1u << 20) ? (1u << 20) : step > (4u << 20) ?
+	    (4u << 20) : step;
+}
 
 bool
 seg_drop_due(struct seg *s, uint64_t window, struct seg_drop *d)
 {
+	uint64_t step = seg_drop_step(window);
+
 	memset(d, 0, sizeof(*d));
 	if (window == 0 || s->size < window / 2)
 		return false;
-	if (s->size - window / 2 >= s->wb_from + SEG_DROP_STEP) {
+	if (s->size - window / 2 >= s->wb_from + step) {
 		d->wb_from = s->wb_from;
 		d->wb_to = s->wb_from = s->size - window / 2;
 	}
-	if (s->size >= window && s->size - window >= s->drop_from +
-	    SEG_DROP_STEP) {
+	if (s->size >= window && s->size - window >= s->drop_from + step) {
 		d->drop_from = s->drop_from;
 		d->drop_to = s->drop_from = s->size - window;
 	}

@@ -46,6 +46,8 @@ struct seg {
 	bool		 unlink_on_free; /* deleted by retention */
 	uint64_t	 wb_from;	/* write-back started below this */
 	uint64_t	 drop_from;	/* dropped from the page cache below */
+	uint64_t	 alloc_end;	/* blocks reserved up to here */
+	bool		 no_prealloc;	/* the file system cannot */
 };
 
 enum seg_mode {
@@ -60,6 +62,11 @@ int	 seg_open(const char *dir, int64_t base, enum seg_mode, struct seg **);
 struct seg *seg_ref(struct seg *);
 void	 seg_unref(struct seg *);
 
+/*
+ * A segment that is no longer the active one gives back the blocks
+ * reserved past its end (seg_append reserves ahead of the writes).
+ */
+void	 seg_seal(struct seg *);
 /* Append whole batches (len bytes, nb batches); indexes every interval. */
 int	 seg_append(struct seg *, const uint8_t *, size_t len,
 	    const int64_t *base, const int64_t *last, const int64_t *max_ts,

@@ -34,6 +34,8 @@
 static void
 plog_push_seg(struct plog *pl, struct seg *s)
 {
+	if (pl->nsegs > 0)
+		seg_seal(pl->segs[pl->nsegs - 1]);
 	if (pl->nsegs == pl->capsegs) {
 		pl->capsegs = pl->capsegs == 0 ? 8 : pl->capsegs * 2;
 		pl->segs = xreallocarray(pl->segs, pl->capsegs,

@@ -210,6 +210,8 @@ plog_push_new(struct plog *pl, int64_t base)
 
 	if ((rc = seg_open(pl->dir, base, SEG_CREATE, &s)) != 0)
 		return rc;
+	if (pl->nsegs > 0)
+		seg_seal(pl->segs[pl->nsegs - 1]);
 	if (pl->nsegs == pl->capsegs) {
 		pl->capsegs = pl->capsegs == 0 ? 8 : pl->capsegs * 2;
 		pl->segs = xreallocarray(pl->segs, pl->capsegs,

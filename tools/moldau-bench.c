@@ -70,6 +70,7 @@ struct bench_mock {
 };
 
 static volatile sig_atomic_t bench_stop;
+static long bench_full_waits;	/* producev found the local queue full */
 
 static void	bench_die(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
@@ -339,6 +340,7 @@ bench_send(rd_kafka_t *rk, const char *topic, int32_t partition,
 			return;
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			bench_die("produce: %s", rd_kafka_err2str(err));
+		bench_full_waits++;
 		rd_kafka_poll(rk, 1);
 	}
 }
@@ -371,8 +373,9 @@ bench_produce(const struct bench_opts *o)
 	    bench_now() - t0 < 600)
 		rd_kafka_poll(rk, 50);
 	secs = bench_now() - t0;
-	snprintf(more, sizeof(more), "acks=%s linger_ms=%d size=%zu errors=%ld",
-	    o->acks, o->linger_ms, o->size, dr.failed);
+	snprintf(more, sizeof(more), "acks=%s linger_ms=%d size=%zu errors=%ld "
+	    "queue_full_waits=%ld", o->acks, o->linger_ms, o->size, dr.failed,
+	    bench_full_waits);
 	if (dr.failed)
 		fprintf(stderr, "moldau-bench: %ld delivery errors, first: %s\n",
 		    dr.failed, dr.first_err);

@@ -209,6 +209,38 @@ test_bad_index(void **state)
 	seg_unref(s);
 }
 
+/*
+ * Appends reserve blocks past the end without moving the file size;
+ * seg_seal gives them back; a reopened segment reads the same.
+ */
+static void
+test_reserve(void **state)
+{
+	struct model m;
+	struct seg *s;
+	struct stat st;
+
+	(void)state;
+	s = build(&m, 256);
+	assert_int_equal(fstat(s->fd, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, s->size);
+	if (!s->no_prealloc) {
+		assert_true(s->alloc_end > s->size);
+		assert_true((uint64_t)st.st_blocks * 512 >= s->alloc_end -
+		    4096);
+	}
+	seg_seal(s);
+	assert_int_equal(s->alloc_end, s->size);
+	assert_int_equal(fstat(s->fd, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, s->size);
+	assert_true((uint64_t)st.st_blocks * 512 < s->size + 8192);
+	seg_unref(s);
+	assert_int_equal(seg_open(dir, BASE, SEG_RECOVER, &s), 0);
+	assert_int_equal(s->next_offset, m.last[NB - 1] + 1);
+	check_lookups(s, &m, NB);
+	seg_unref(s);
+}
+
 int
 main(void)
 {
@@ -217,6 +249,7 @@ main(void)
 		cmocka_unit_test(test_span),
 		cmocka_unit_test(test_recovery),
 		cmocka_unit_test(test_bad_index),
+		cmocka_unit_test(test_reserve),
 	};
 	char cmd[128];
 	int rc;
