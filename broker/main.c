@@ -229,6 +229,10 @@ main(int argc, char **argv)
 		log_warn("broker: cannot create data dir %s", b.cfg->data_dir);
 		goto out;
 	}
+	if (dir_lock(b.cfg->data_dir, serr, sizeof(serr)) == -1) {
+		log_warnx("broker: %s", serr);
+		goto out;
+	}
 	if (storage_open(b.cfg, &meta, serr, sizeof(serr), &formatted) != 0) {
 		log_warnx("broker: %s", serr);
 		goto out;

@@ -1,9 +1,11 @@
 /*
  * meta.properties: the identity of a data dir (see storage.h).
  */
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,4 +225,51 @@ storage_open(const struct mo_config *cfg, struct storage_meta *m, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+int
+dir_lock(const char *dir, char *err, size_t errsz)
+{
+	char path[4096], held[32];
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/.lock", dir) >=
+	    sizeof(path)) {
+		snprintf(err, errsz, "%s: path too long", dir);
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/*
+	 * A holder that was just killed lets go once it has exited, which
+	 * can take a moment for a large process: wait up to 5 s for that.
+	 */
+	for (int tries = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; tries++) {
+		int e = errno;
+
+		if (e == EWOULDBLOCK && tries < 100) {
+			usleep(50000);
+			continue;
+		}
+		n = pread(fd, held, sizeof(held) - 1, 0);
+		held[n > 0 ? n : 0] = '\0';
+		held[strcspn(held, "\n")] = '\0';
+		close(fd);
+		if (e == EWOULDBLOCK)
+			snprintf(err, errsz, "%s is in use by another process "
+			    "(pid %s); two daemons must not share it", dir,
+			    held[0] != '\0' ? held : "unknown");
+		else
+			snprintf(err, errsz, "%s: lock: %s", path,
+			    strerror(e));
+		return -1;
+	}
+	n = snprintf(held, sizeof(held), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, held, (size_t)n, 0) != n)
+		log_warn("%s: cannot record the pid", path);
+	return fd;
 }

@@ -42,5 +42,12 @@ int	storage_open(const struct mo_config *, struct storage_meta *,
 	    char *err, size_t errsz, int *formatted);
 
 int	mkdir_p(const char *, mode_t);
+/*
+ * Take dir/.lock for the life of the process (flock: the kernel lets go
+ * when the process ends, however it ends), so that two daemons never
+ * write one directory.  A holder still there after 5 s makes it fail:
+ * the fd, or -1 with a one-line reason in err (naming the holder's pid).
+ */
+int	dir_lock(const char *dir, char *err, size_t errsz);
 
 #endif

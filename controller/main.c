@@ -28,6 +28,7 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "storage.h"
 #include "xmalloc.h"
 #include "bg.h"
 #include "ctl.h"
@@ -696,6 +697,10 @@ ctl_setup(struct ctl *c, const char *listen, char *bound_addr, size_t blen)
 	c->meta_dir = xstrdup(dir);
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		log_warn("controller: %s", dir);
+		return -1;
+	}
+	if (dir_lock(dir, err, sizeof(err)) == -1) {
+		log_warnx("controller: %s", err);
 		return -1;
 	}
 	t0 = ctl_now_ms();

@@ -1,6 +1,7 @@
 """Storage format: `moldau storage format`, `kafka-storage.sh random-uuid`
 and `format -t ID -c FILE`, and a broker that refuses an unformatted or
-foreign data dir unless node.auto_format formats it."""
+foreign data dir unless node.auto_format formats it, or one that another
+broker is using."""
 
 import os
 import re
@@ -73,6 +74,13 @@ def main_test():
     br.data_dir = data
     with br:
         harness.kcat_roundtrip_ok(br.bootstrap, "formatted")
+        # a second broker on the same data dir is refused, naming the
+        # process that holds it; the first one keeps serving
+        holder = br.children()["moldau-broker"]
+        broker_refuses(config, data, [],
+                       r"%s is in use by another process \(pid %d\)" %
+                       (re.escape(data), holder))
+        harness.kcat_roundtrip_ok(br.bootstrap, "still-serving")
     assert meta(data)["cluster.id"] == a
 
     # formatting again: refused, unless told to accept the same cluster
