@@ -127,6 +127,15 @@ logsvc_partition(struct logsvc *ls, struct topic *t, struct plog *pl,
 	}
 	if (pl->conf.compact)
 		cleaner_consider(ls->cleaner, pl, now);
+	if (pl->ps.n > 0 && now - pl->ps.checked_ms >=
+	    ls->b->cfg->producer_id_expiration_check_interval_ms) {
+		size_t gone = pstate_expire(&pl->ps, now,
+		    ls->b->cfg->producer_id_expiration_ms);
+
+		if (gone > 0)
+			log_debug("broker: log %s: %zu producer id(s) expired",
+			    pl->dir, gone);
+	}
 	/* A segment rolled since: its window is no longer the newest data. */
 	if (ls->b->cfg->log_cache_window_bytes > 0 && pl->nsegs >= 2)
 		dropper_all(ls->dropper, pl->segs[pl->nsegs - 2]);

@@ -404,7 +404,8 @@ plog_pstate_note(struct plog *pl, const uint8_t *p, size_t nb,
 			continue;
 		pstate_note(&pl->ps, bi.producer_id, bi.producer_epoch,
 		    bi.base_sequence, pstate_last_seq(bi.base_sequence,
-		    bi.last_offset_delta), base[i], last[i]);
+		    bi.last_offset_delta), base[i], last[i],
+		    bi.max_timestamp);
 	}
 }
 
@@ -450,7 +451,8 @@ plog_pstate(struct plog *pl)
 				    bi.producer_epoch, bi.base_sequence,
 				    pstate_last_seq(bi.base_sequence,
 				    bi.last_offset_delta), bi.base_offset,
-				    bi.base_offset + bi.last_offset_delta);
+				    bi.base_offset + bi.last_offset_delta,
+				    bi.max_timestamp);
 			pos += batch_size(&bi);
 		}
 	}

@@ -29,13 +29,14 @@ pstate_find(const struct pstate *ps, int64_t pid)
 	return NULL;
 }
 
+/* A table of cap slots (a power of two) holding old's live entries. */
 static void
-pstate_grow(struct pstate *ps)
+pstate_rehash(struct pstate *ps, size_t cap)
 {
 	struct pstate_entry *old = ps->v;
 	size_t ocap = ps->cap;
 
-	ps->cap = ocap == 0 ? 16 : ocap * 2;
+	ps->cap = cap;
 	ps->v = xreallocarray(NULL, ps->cap, sizeof(*ps->v));
 	for (size_t i = 0; i < ps->cap; i++)
 		ps->v[i].pid = -1;
@@ -50,6 +51,34 @@ pstate_grow(struct pstate *ps)
 		ps->v[j] = old[i];
 	}
 	free(old);
+}
+
+static void
+pstate_grow(struct pstate *ps)
+{
+	pstate_rehash(ps, ps->cap == 0 ? 16 : ps->cap * 2);
+}
+
+size_t
+pstate_expire(struct pstate *ps, int64_t now_ms, int64_t expiration_ms)
+{
+	size_t gone = 0, cap = 16;
+
+	ps->checked_ms = now_ms;
+	for (size_t i = 0; i < ps->cap; i++)
+		if (ps->v[i].pid != -1 &&
+		    now_ms - ps->v[i].last_ts >= expiration_ms) {
+			ps->v[i].pid = -1;
+			gone++;
+		}
+	if (gone == 0)
+		return 0;
+	/* Freed slots break probe chains: rehash what is left. */
+	ps->n -= gone;
+	while (cap < ps->n * 2)
+		cap *= 2;
+	pstate_rehash(ps, cap);
+	return gone;
 }
 
 void
@@ -104,7 +133,7 @@ pstate_check(const struct pstate *ps, int64_t pid, int16_t epoch,
 void
 pstate_note(struct pstate *ps, int64_t pid, int16_t epoch,
     int32_t first_seq, int32_t last_seq, int64_t base_offset,
-    int64_t last_offset)
+    int64_t last_offset, int64_t max_ts)
 {
 	struct pstate_entry *e = pstate_find(ps, pid);
 	struct pstate_batch *b;
@@ -128,6 +157,7 @@ pstate_note(struct pstate *ps, int64_t pid, int16_t epoch,
 		e->n = 0;
 		e->head = 0;
 	}
+	e->last_ts = max_ts;
 	b = &e->b[e->head];
 	b->first_seq = first_seq;
 	b->last_seq = last_seq;

@@ -8,6 +8,8 @@
  * followers alike), and it is rebuilt from the batch headers of the log's
  * last PSTATE_SCAN_BYTES when first needed after an open or a truncation.
  * A producer not seen there starts fresh with any sequence, as in Kafka.
+ * Producers whose last batch is older than producer.id.expiration.ms (by
+ * the batch's max timestamp, as in Kafka) are forgotten (pstate_expire).
  */
 #ifndef MO_PRODUCER_STATE_H
 #define MO_PRODUCER_STATE_H
@@ -28,6 +30,7 @@ struct pstate_entry {
 	int64_t			 pid;		/* -1: free slot */
 	int16_t			 epoch;
 	uint8_t			 n, head;	/* ring of the last batches */
+	int64_t			 last_ts;	/* max timestamp, last batch */
 	struct pstate_batch	 b[PSTATE_BATCHES];
 };
 
@@ -35,6 +38,7 @@ struct pstate {
 	struct pstate_entry	*v;		/* open addressing by pid */
 	size_t			 cap, n;
 	bool			 loaded;
+	int64_t			 checked_ms;	/* last pstate_expire */
 };
 
 enum pstate_verdict {
@@ -49,10 +53,15 @@ void	pstate_clear(struct pstate *);
 enum pstate_verdict pstate_check(const struct pstate *, int64_t pid,
 	    int16_t epoch, int32_t first_seq, int32_t last_seq,
 	    struct pstate_batch *dup);
-/* A batch of pid/epoch was written at base_offset..last_offset. */
+/*
+ * A batch of pid/epoch was written at base_offset..last_offset; max_ts is
+ * its max timestamp.
+ */
 void	pstate_note(struct pstate *, int64_t pid, int16_t epoch,
 	    int32_t first_seq, int32_t last_seq, int64_t base_offset,
-	    int64_t last_offset);
+	    int64_t last_offset, int64_t max_ts);
+/* Forget producers whose last batch is expiration_ms old; how many. */
+size_t	pstate_expire(struct pstate *, int64_t now_ms, int64_t expiration_ms);
 /* The sequence of the last record of a batch (sequences wrap at 2^31). */
 int32_t	pstate_last_seq(int32_t base_seq, int32_t last_offset_delta);
 

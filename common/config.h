@@ -57,6 +57,8 @@ struct mo_config {
 	int64_t			log_flush_interval_ms;	/* -1 unset */
 	int64_t			log_cache_window_bytes;	/* 0: keep all */
 	int64_t			log_cache_max_bytes;	/* 0: no total */
+	int64_t			producer_id_expiration_ms;
+	int64_t			producer_id_expiration_check_interval_ms;
 	char			*log_message_timestamp_type; /* CreateTime */
 	char			*compression_type;	/* producer */
 	int32_t			num_io_threads;

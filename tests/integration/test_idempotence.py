@@ -165,6 +165,45 @@ def check_clients(b):
                 "kcat, each read back once" % n)
 
 
+def check_expiry():
+    """producer.id.expiration.ms: a producer silent for that long (by its
+    last batch's timestamp) is forgotten, so a retry of its batch is
+    written again; before that it is deduplicated."""
+    b = Broker(sets=["broker.producer.id.expiration.ms=1500",
+                     "broker.producer.id.expiration.check.interval.ms=100"],
+               name="idem-expiry").start()
+    try:
+        create_topics(b.bootstrap, [("expiry", 1)])
+        c = Conn(b)
+        pid = c.init_pid()
+        first = batch(pid, 0, 0, 2, b"a")
+        assert c.produce("expiry", first) == (0, 0)
+        time.sleep(0.3)
+        assert c.produce("expiry", first) == (0, 0), \
+            "retry within producer.id.expiration.ms not deduplicated"
+        # another producer keeps writing and so is remembered
+        other = c.init_pid()
+        t0 = time.time()
+        seq = 0
+        while time.time() - t0 < 2.5:
+            assert c.produce("expiry", batch(other, 0, seq, 1, b"o"))[0] == 0
+            seq += 1
+            time.sleep(0.2)
+        err, base = c.produce("expiry", first)
+        assert (err, base) == (0, 2 + seq), \
+            "expired producer's retry: %r, want written at %d" % (
+                (err, base), 2 + seq)
+        err, base = c.produce("expiry", batch(other, 0, seq - 1, 1, b"o"))
+        assert (err, base) == (0, 2 + seq - 1), \
+            "live producer's retry: %r, want deduplicated at %d" % (
+                (err, base), 2 + seq - 1)
+        c.close()
+        harness.log("expiry: %d batches of a live producer remembered, "
+                    "the silent one forgotten after 1.5 s" % seq)
+    finally:
+        b.stop()
+
+
 def test():
     b = Broker(name="idem").start()
     try:
@@ -173,6 +212,7 @@ def test():
         check_clients(b)
     finally:
         b.stop()
+    check_expiry()
 
 
 if __name__ == "__main__":

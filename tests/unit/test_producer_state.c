@@ -18,11 +18,18 @@ check(const struct pstate *ps, int64_t pid, int16_t epoch, int32_t first,
 }
 
 static void
+note_at(struct pstate *ps, int64_t pid, int16_t epoch, int32_t first,
+    int32_t n, int64_t base, int64_t ts)
+{
+	pstate_note(ps, pid, epoch, first, pstate_last_seq(first, n - 1), base,
+	    base + n - 1, ts);
+}
+
+static void
 note(struct pstate *ps, int64_t pid, int16_t epoch, int32_t first,
     int32_t n, int64_t base)
 {
-	pstate_note(ps, pid, epoch, first, pstate_last_seq(first, n - 1), base,
-	    base + n - 1);
+	note_at(ps, pid, epoch, first, n, base, 0);
 }
 
 /* A new producer starts anywhere; then sequences must follow on. */
@@ -125,6 +132,45 @@ test_many(void **state)
 	pstate_clear(&ps);
 }
 
+/*
+ * Expiry forgets producers whose last batch is old enough, by its
+ * timestamp, and keeps the rest findable (the table is rehashed).
+ */
+static void
+test_expire(void **state)
+{
+	struct pstate ps = { 0 };
+	struct pstate_batch d;
+
+	(void)state;
+	for (int64_t pid = 0; pid < 1000; pid++)
+		note_at(&ps, pid, 0, 0, 1, pid, pid % 2 ? 5000 : 1000);
+	/* an old producer that wrote again lately stays */
+	note_at(&ps, 0, 0, 1, 1, 2000, 9000);
+	assert_int_equal(pstate_expire(&ps, 5999, 5000), 0);
+	assert_int_equal(pstate_expire(&ps, 6000, 5000), 499);
+	assert_int_equal(ps.n, 501);
+	assert_int_equal(ps.checked_ms, 6000);
+	for (int64_t pid = 0; pid < 1000; pid++) {
+		enum pstate_verdict v = check(&ps, pid, 0, 0, 1, &d);
+
+		if (pid % 2 || pid == 0) {
+			assert_int_equal(v, PSTATE_DUPLICATE);
+			assert_int_equal(d.base_offset, pid);
+		} else
+			assert_int_equal(v, PSTATE_APPEND);	/* forgotten */
+	}
+	assert_int_equal(check(&ps, 0, 0, 2, 1, &d), PSTATE_APPEND);
+	assert_int_equal(check(&ps, 0, 0, 3, 1, &d), PSTATE_OUT_OF_ORDER);
+	assert_int_equal(pstate_expire(&ps, 10000, 5000), 500);
+	assert_int_equal(ps.n, 1);
+	assert_int_equal(pstate_expire(&ps, 14000, 5000), 1);
+	assert_int_equal(ps.n, 0);
+	note(&ps, 7, 0, 0, 1, 1);
+	assert_int_equal(check(&ps, 7, 0, 0, 1, &d), PSTATE_DUPLICATE);
+	pstate_clear(&ps);
+}
+
 int
 main(void)
 {
@@ -134,6 +180,7 @@ main(void)
 		cmocka_unit_test(test_epochs),
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_expire),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
