@@ -52,6 +52,9 @@ static const struct api_entry api_table[] = {
 	/* v0 is advertised (librdkafka looks for it); only v1 is served */
 	[KP_API_SASL_HANDSHAKE] = { 0, 1, api_sasl_handshake },
 	[KP_API_SASL_AUTHENTICATE] = { 0, 2, api_sasl_authenticate },
+	[KP_API_DESCRIBE_ACLS] = { 0, 3, api_describe_acls },
+	[KP_API_CREATE_ACLS] = { 0, 3, api_alter_acls },
+	[KP_API_DELETE_ACLS] = { 0, 3, api_alter_acls },
 	/* Decided by the controller: forwarded as they are. */
 	[KP_API_ELECT_LEADERS] = { 0, 2, api_forward_controller },
 	[KP_API_ALTER_PARTITION_REASSIGNMENTS] = { 0, 0,

@@ -13,6 +13,7 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "meta_acl.h"
 #include "meta_client.h"
 
 /* Kafka's AclOperation codes, as bits of authorized_operations. */
@@ -105,16 +106,91 @@ duplicate_topic(const struct kp_create_partitions_request *req, int32_t i)
 	return false;
 }
 
+/*
+ * The controller's answer about the topics r may ALTER, in their order,
+ * merged with TOPIC_AUTHORIZATION_FAILED for the others.
+ */
+static void
+partitions_merge(struct broker *b, struct req *r, void *resp)
+{
+	const struct kp_create_partitions_request *req = r->msg;
+	const struct kp_create_partitions_response *cr = resp;
+	const bool *denied = r->hctx;
+	struct kp_create_partitions_response out;
+	int32_t n = req->topics.n > 0 ? req->topics.n : 0, k = 0;
+	cp_result *res;
+
+	(void)b;
+	if (cr == NULL) {
+		/* as for a request forwarded whole */
+		req_close_conn(r, "the controller did not answer");
+		return;
+	}
+	kp_init(&kp_create_partitions_response_desc, &out);
+	res = api_new(r,
+	    &kp_create_partitions_response_create_partitions_topic_result_desc,
+	    (size_t)n);
+	for (int32_t i = 0; i < n; i++) {
+		if (!denied[i] && k < cr->results.n) {
+			res[i] = cr->results.v[k++];
+			continue;
+		}
+		res[i].name = req->topics.v[i].name;
+		res[i].error_code = denied[i] ?
+		    KERR_TOPIC_AUTHORIZATION_FAILED : KERR_UNKNOWN_SERVER_ERROR;
+		res[i].error_message = api_kstr_null();
+	}
+	out.throttle_time_ms = cr->throttle_time_ms;
+	out.results.v = res;
+	out.results.n = n;
+	req_respond(r, &kp_create_partitions_response_desc, &out);
+}
+
+/* Forward the nok topics that are not denied. */
+static void
+partitions_forward(struct broker *b, struct req *r, bool *denied,
+    int32_t nok)
+{
+	const struct kp_create_partitions_request *req = r->msg;
+	struct kp_create_partitions_request *fwd = api_new(r,
+	    &kp_create_partitions_request_desc, 1);
+	int32_t k = 0;
+
+	*fwd = *req;
+	fwd->topics.v = kp_arena_alloc(&r->arena,
+	    (size_t)nok * sizeof(*fwd->topics.v));
+	for (int32_t i = 0; i < req->topics.n; i++)
+		if (!denied[i])
+			fwd->topics.v[k++] = req->topics.v[i];
+	fwd->topics.n = k;
+	r->hctx = denied;
+	meta_client_call(b->mc, r, KP_API_CREATE_PARTITIONS,
+	    r->hdr.api_version, fwd, partitions_merge);
+}
+
 void
 api_create_partitions(struct broker *b, struct req *r)
 {
 	struct kp_create_partitions_request *req = r->msg;
 	struct kp_create_partitions_response resp;
-	int32_t n = req->topics.n > 0 ? req->topics.n : 0;
+	int32_t n = req->topics.n > 0 ? req->topics.n : 0, nok = 0;
+	bool *denied = kp_arena_alloc(&r->arena,
+	    ((size_t)n + 1) * sizeof(*denied));
 	cp_result *res;
 
-	if (b->mc != NULL) {
+	/* ALTER on each topic (Kafka). */
+	for (int32_t i = 0; i < n; i++) {
+		denied[i] = !authz_kstr(b, r, ACL_RES_TOPIC,
+		    req->topics.v[i].name, ACL_OP_ALTER);
+		if (!denied[i])
+			nok++;
+	}
+	if (b->mc != NULL && nok == n) {
 		meta_client_forward(b->mc, r);
+		return;
+	}
+	if (b->mc != NULL && nok > 0) {
+		partitions_forward(b, r, denied, nok);
 		return;
 	}
 	kp_init(&kp_create_partitions_response_desc, &resp);
@@ -128,6 +204,9 @@ api_create_partitions(struct broker *b, struct req *r)
 		if (duplicate_topic(req, i)) {
 			res[i].error_code = KERR_INVALID_REQUEST;
 			msg = "Duplicate topic in request.";
+		} else if (denied[i]) {
+			res[i].error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+			msg = NULL;
 		} else {
 			res[i].error_code = partitions_one(b, r,
 			    &req->topics.v[i], req->validate_only, &msg);
@@ -190,12 +269,20 @@ api_delete_records(struct broker *b, struct req *r)
 		dr_presult *pr = api_new(r,
 		    &kp_delete_records_response_delete_records_partition_result_desc,
 		    (size_t)np);
+		bool ok = authz_kstr(b, r, ACL_RES_TOPIC, rt->name,
+		    ACL_OP_DELETE);
 
 		tr[i].name = rt->name;
 		for (int32_t j = 0; j < np; j++) {
 			int32_t idx = rt->partitions.v[j].partition_index;
 
 			pr[j].partition_index = idx;
+			if (!ok) {
+				pr[j].low_watermark = -1;
+				pr[j].error_code =
+				    KERR_TOPIC_AUTHORIZATION_FAILED;
+				continue;
+			}
 			delete_records_one(t != NULL ? topic_partition(t, idx) :
 			    NULL, rt->partitions.v[j].offset, &pr[j]);
 		}
@@ -308,11 +395,19 @@ api_describe_log_dirs(struct broker *b, struct req *r)
 	struct kp_describe_log_dirs_response_describe_log_dirs_result *res;
 	bool all = req->topics.n < 0;
 	size_t cap = all ? b->topics.count : (size_t)req->topics.n;
-	ld_topic *lt = api_new(r,
-	    &kp_describe_log_dirs_response_describe_log_dirs_topic_desc, cap);
+	ld_topic *lt;
 	struct topic *t;
 	int32_t n = 0;
 
+	/* DESCRIBE on the cluster, else no results (and the error, v3+). */
+	if (!authz_cluster(b, r, ACL_OP_DESCRIBE)) {
+		kp_init(&kp_describe_log_dirs_response_desc, &resp);
+		resp.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED;
+		req_respond(r, &kp_describe_log_dirs_response_desc, &resp);
+		return;
+	}
+	lt = api_new(r,
+	    &kp_describe_log_dirs_response_describe_log_dirs_topic_desc, cap);
 	if (all) {
 		TAILQ_FOREACH(t, &b->topics.list, entry)
 			fill_log_dir_topic(r, t, NULL, 0, &lt[n++]);

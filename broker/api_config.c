@@ -13,6 +13,7 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "meta_acl.h"
 #include "meta_client.h"
 #include "tconfig.h"
 
@@ -264,6 +265,27 @@ describe_broker(struct dc_ctx *c, const struct mo_config *cfg)
 	}
 }
 
+/*
+ * May r do op (DESCRIBE_CONFIGS or ALTER_CONFIGS) on a config resource?
+ * KERR_NONE, else the error and its message (Kafka's): topics need op on
+ * the topic, the broker and its loggers op on the cluster.
+ */
+static int16_t
+config_authz(struct broker *b, struct req *r, int8_t type, struct kstr name,
+    int8_t op, const char **msg)
+{
+	if (type == RES_TOPIC && !authz_kstr(b, r, ACL_RES_TOPIC, name, op)) {
+		*msg = "Topic authorization failed.";
+		return KERR_TOPIC_AUTHORIZATION_FAILED;
+	}
+	if ((type == RES_BROKER || type == RES_BROKER_LOGGER) &&
+	    !authz_cluster(b, r, op)) {
+		*msg = "Cluster authorization failed.";
+		return KERR_CLUSTER_AUTHORIZATION_FAILED;
+	}
+	return KERR_NONE;
+}
+
 static bool
 is_this_broker(struct broker *b, struct kstr name)
 {
@@ -278,11 +300,16 @@ describe_one(struct broker *b, struct dc_ctx *c, dc_result *res)
 {
 	const dc_resource *rr = c->rr;
 	struct topic *t;
+	const char *msg;
 
-	res->error_code = KERR_NONE;
 	res->error_message = api_kstr_null();
 	res->resource_type = rr->resource_type;
 	res->resource_name = rr->resource_name;
+	if ((res->error_code = config_authz(b, c->r, rr->resource_type,
+	    rr->resource_name, ACL_OP_DESCRIBE_CONFIGS, &msg)) != KERR_NONE) {
+		res->error_message = api_kstr(msg);
+		return;
+	}
 	c->v = api_new(c->r,
 	    &kp_describe_configs_response_describe_configs_resource_result_desc,
 	    tconfig_ndefs() + NBCONFS);
@@ -533,6 +560,12 @@ alter_one(struct broker *b, struct req *r, struct alter_ctx *cx, int32_t i,
 	res->resource_type = type;
 	res->resource_name = name;
 	cx->fwd_index[i] = -1;
+	/* Denied: neither applied nor forwarded. */
+	if ((res->error_code = config_authz(b, r, type, name,
+	    ACL_OP_ALTER_CONFIGS, &msg)) != KERR_NONE) {
+		res->error_message = api_kstr(msg);
+		return;
+	}
 	if (duplicate_names(ops, n)) {
 		msg = "Error due to duplicate config keys.";
 		res->error_code = KERR_INVALID_REQUEST;

@@ -17,6 +17,7 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "meta_acl.h"
 #include "log_segment.h"
 #include "replica.h"
 #include "xmalloc.h"
@@ -231,6 +232,14 @@ fetch_partition(struct broker *b, struct req *r, struct topic *t,
 	if (t == NULL || (p = topic_partition(t, fp->partition)) == NULL) {
 		pr->error_code = r->hdr.api_version >= 13 && t == NULL ?
 		    KERR_UNKNOWN_TOPIC_ID : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		pr->high_watermark = -1;
+		return;
+	}
+	/* Followers need CLUSTER_ACTION, consumers READ on the topic. */
+	if (replica >= 0 ? !authz_cluster(b, r, ACL_OP_CLUSTER_ACTION) :
+	    !authz_allowed(b, r, ACL_RES_TOPIC, t->name, strlen(t->name),
+	    ACL_OP_READ)) {
+		pr->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
 		pr->high_watermark = -1;
 		return;
 	}
@@ -496,6 +505,7 @@ api_list_offsets(struct broker *b, struct req *r)
 		struct topic *t = topics_find(&b->topics,
 		    req->topics.v[i].name.p, (size_t)req->topics.v[i].name.len);
 		int32_t np = req->topics.v[i].partitions.n;
+		bool denied = false;
 		lo_part_resp *pr;
 
 		np = np > 0 ? np : 0;
@@ -504,6 +514,11 @@ api_list_offsets(struct broker *b, struct req *r)
 		tr[i].name = req->topics.v[i].name;
 		pr = kp_arena_alloc(&r->arena,
 		    (size_t)(np ? np : 1) * sizeof(*pr));
+		/* Followers need CLUSTER_ACTION, clients DESCRIBE. */
+		if (req->replica_id >= 0 ? !authz_cluster(b, r,
+		    ACL_OP_CLUSTER_ACTION) : !authz_kstr(b, r, ACL_RES_TOPIC,
+		    req->topics.v[i].name, ACL_OP_DESCRIBE))
+			denied = true;
 		for (int32_t j = 0; j < np; j++) {
 			const struct kp_list_offsets_request_list_offsets_partition
 			    *rp = &req->topics.v[i].partitions.v[j];
@@ -513,6 +528,11 @@ api_list_offsets(struct broker *b, struct req *r)
 			kp_init(&kp_list_offsets_response_list_offsets_partition_response_desc,
 			    &pr[j]);
 			pr[j].partition_index = rp->partition_index;
+			if (denied) {
+				pr[j].error_code =
+				    KERR_TOPIC_AUTHORIZATION_FAILED;
+				continue;
+			}
 			if (p == NULL) {
 				pr[j].error_code =
 				    KERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -568,6 +588,10 @@ api_offset_for_leader_epoch(struct broker *b, struct req *r)
 		int32_t np = rt->partitions.n > 0 ? rt->partitions.n : 0;
 		ole_part *pr = kp_arena_alloc(&r->arena,
 		    (size_t)(np ? np : 1) * sizeof(*pr));
+		/* Followers need CLUSTER_ACTION, clients DESCRIBE. */
+		bool denied = req->replica_id >= 0 ? !authz_cluster(b, r,
+		    ACL_OP_CLUSTER_ACTION) : !authz_kstr(b, r, ACL_RES_TOPIC,
+		    rt->topic, ACL_OP_DESCRIBE);
 
 		tr[i].topic = rt->topic;
 		for (int32_t j = 0; j < np; j++) {
@@ -580,6 +604,11 @@ api_offset_for_leader_epoch(struct broker *b, struct req *r)
 			pr[j].partition = rp->partition;
 			pr[j].leader_epoch = -1;
 			pr[j].end_offset = -1;
+			if (denied) {
+				pr[j].error_code =
+				    KERR_TOPIC_AUTHORIZATION_FAILED;
+				continue;
+			}
 			if (p == NULL) {
 				pr[j].error_code =
 				    KERR_UNKNOWN_TOPIC_OR_PARTITION;

@@ -12,6 +12,7 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "meta_acl.h"
 #include "meta_client.h"
 #include "replica.h"
 
@@ -67,6 +68,32 @@ coordinator_of(struct broker *b, const struct listener *lsn,
 	*port = pt;
 }
 
+/* FindCoordinator of a group needs DESCRIBE on it (Kafka). */
+static int16_t
+find_check(struct broker *b, struct req *r, int8_t key_type, struct kstr key,
+    int16_t err)
+{
+	if (key_type == 0 && !authz_kstr(b, r, ACL_RES_GROUP, key,
+	    ACL_OP_DESCRIBE))
+		return KERR_GROUP_AUTHORIZATION_FAILED;
+	return err;
+}
+
+/* Is any key of the request one r may look up? */
+static bool
+find_any_allowed(struct broker *b, struct req *r,
+    const struct kp_find_coordinator_request *req)
+{
+	if (r->hdr.api_version < 4)
+		return find_check(b, r, req->key_type, req->key, KERR_NONE) ==
+		    KERR_NONE;
+	for (int32_t i = 0; i < req->coordinator_keys.n; i++)
+		if (find_check(b, r, req->key_type, req->coordinator_keys.v[i],
+		    KERR_NONE) == KERR_NONE)
+			return true;
+	return false;
+}
+
 void
 api_find_coordinator(struct broker *b, struct req *r)
 {
@@ -79,7 +106,8 @@ api_find_coordinator(struct broker *b, struct req *r)
 
 	/* Groups need __consumer_offsets: have the controller create it. */
 	if (err == KERR_NONE && topics_find(&b->topics, GROUP_OFFSETS_TOPIC,
-	    strlen(GROUP_OFFSETS_TOPIC)) == NULL) {
+	    strlen(GROUP_OFFSETS_TOPIC)) == NULL &&
+	    find_any_allowed(b, r, req)) {
 		if (r->pass == 0) {
 			struct kstr *nm = kp_arena_alloc(&r->arena,
 			    sizeof(*nm));
@@ -95,7 +123,8 @@ api_find_coordinator(struct broker *b, struct req *r)
 	ot = topics_find(&b->topics, GROUP_OFFSETS_TOPIC,
 	    strlen(GROUP_OFFSETS_TOPIC));
 	if (r->hdr.api_version < 4) {
-		resp.error_code = err;
+		resp.error_code = find_check(b, r, req->key_type, req->key,
+		    err);
 		resp.error_message.len = -1;
 		coordinator_of(b, req_listener(r), ot, req->key,
 		    &resp.error_code,
@@ -106,7 +135,8 @@ api_find_coordinator(struct broker *b, struct req *r)
 
 		for (int32_t i = 0; i < req->coordinator_keys.n; i++) {
 			c[i].key = req->coordinator_keys.v[i];
-			c[i].error_code = err;
+			c[i].error_code = find_check(b, r, req->key_type,
+			    c[i].key, err);
 			c[i].error_message.len = -1;
 			coordinator_of(b, req_listener(r), ot, c[i].key,
 			    &c[i].error_code,
@@ -119,15 +149,23 @@ api_find_coordinator(struct broker *b, struct req *r)
 	req_respond(r, &kp_find_coordinator_response_desc, &resp);
 }
 
+/* JoinGroup and SyncGroup: READ on the group, a group id, coordinated. */
+static int16_t
+member_check(struct broker *b, struct req *r, struct kstr id)
+{
+	if (!authz_kstr(b, r, ACL_RES_GROUP, id, ACL_OP_READ))
+		return KERR_GROUP_AUTHORIZATION_FAILED;
+	if (id.len <= 0)
+		return KERR_INVALID_GROUP_ID;
+	return groups_coordinator(&b->groups, id.p, (size_t)id.len);
+}
+
 void
 api_join_group(struct broker *b, struct req *r)
 {
 	struct kp_join_group_request *req = r->msg;
 	struct kp_join_group_response resp;
-
-	int16_t cerr = req->group_id.len <= 0 ? KERR_INVALID_GROUP_ID :
-	    groups_coordinator(&b->groups, req->group_id.p,
-	    (size_t)req->group_id.len);
+	int16_t cerr = member_check(b, r, req->group_id);
 
 	if (cerr != KERR_NONE) {
 		kp_init(&kp_join_group_response_desc, &resp);
@@ -148,9 +186,7 @@ api_sync_group(struct broker *b, struct req *r)
 	struct group *g = group_find(&b->groups, req->group_id.p,
 	    (size_t)(req->group_id.len > 0 ? req->group_id.len : 0));
 	struct kp_sync_group_response resp;
-	int16_t cerr = req->group_id.len <= 0 ? KERR_INVALID_GROUP_ID :
-	    groups_coordinator(&b->groups, req->group_id.p,
-	    (size_t)req->group_id.len);
+	int16_t cerr = member_check(b, r, req->group_id);
 
 	if (g != NULL && cerr == KERR_NONE) {
 		group_sync(g, r);
@@ -170,8 +206,12 @@ api_heartbeat(struct broker *b, struct req *r)
 	struct kp_heartbeat_response resp;
 
 	kp_init(&kp_heartbeat_response_desc, &resp);
-	resp.error_code = groups_coordinator(&b->groups, req->group_id.p,
-	    (size_t)(req->group_id.len > 0 ? req->group_id.len : 0));
+	if (!authz_kstr(b, r, ACL_RES_GROUP, req->group_id, ACL_OP_READ))
+		resp.error_code = KERR_GROUP_AUTHORIZATION_FAILED;
+	else
+		resp.error_code = groups_coordinator(&b->groups,
+		    req->group_id.p, (size_t)(req->group_id.len > 0 ?
+		    req->group_id.len : 0));
 	if (resp.error_code == KERR_NONE)
 		resp.error_code = g == NULL ? KERR_UNKNOWN_MEMBER_ID :
 		    group_heartbeat(g, &req->member_id, req->generation_id);
@@ -189,7 +229,9 @@ api_leave_group(struct broker *b, struct req *r)
 	struct kp_leave_group_response resp;
 
 	kp_init(&kp_leave_group_response_desc, &resp);
-	if (r->hdr.api_version < 3) {
+	if (!authz_kstr(b, r, ACL_RES_GROUP, req->group_id, ACL_OP_READ)) {
+		resp.error_code = KERR_GROUP_AUTHORIZATION_FAILED;
+	} else if (r->hdr.api_version < 3) {
 		resp.error_code = g == NULL ? KERR_UNKNOWN_MEMBER_ID :
 		    group_leave(g, &req->member_id, NULL);
 	} else {
@@ -313,7 +355,9 @@ api_offset_commit(struct broker *b, struct req *r)
 	struct group *g = NULL;
 	int16_t gerr = KERR_NONE;
 
-	if (req->group_id.len <= 0)
+	if (!authz_kstr(b, r, ACL_RES_GROUP, req->group_id, ACL_OP_READ))
+		gerr = KERR_GROUP_AUTHORIZATION_FAILED;
+	else if (req->group_id.len <= 0)
 		gerr = KERR_INVALID_GROUP_ID;
 	else if ((gerr = groups_coordinator(&b->groups, req->group_id.p,
 	    (size_t)req->group_id.len)) != KERR_NONE)
@@ -338,15 +382,20 @@ api_offset_commit(struct broker *b, struct req *r)
 		    *pr = alloc_n(r, pd, rt->partitions.n);
 		struct topic *t = topics_find(&b->topics, rt->name.p,
 		    (size_t)rt->name.len);
+		int16_t terr = gerr;
 
+		/* The group first, then READ on each topic (Kafka). */
+		if (gerr != KERR_GROUP_AUTHORIZATION_FAILED &&
+		    !authz_kstr(b, r, ACL_RES_TOPIC, rt->name, ACL_OP_READ))
+			terr = KERR_TOPIC_AUTHORIZATION_FAILED;
 		tr[i].name = rt->name;
 		for (int32_t j = 0; j < rt->partitions.n; j++) {
 			const struct kp_offset_commit_request_offset_commit_request_partition
 			    *rp = &rt->partitions.v[j];
 
 			pr[j].partition_index = rp->partition_index;
-			if (gerr != KERR_NONE)
-				pr[j].error_code = gerr;
+			if (terr != KERR_NONE)
+				pr[j].error_code = terr;
 			else if (t == NULL ||
 			    topic_partition(t, rp->partition_index) == NULL)
 				pr[j].error_code =
@@ -373,14 +422,17 @@ api_offset_commit(struct broker *b, struct req *r)
 
 /*
  * Offsets of one group, in the v8+ shape; the v0-7 answer is built from it.
- * names NULL means every committed partition.
+ * names NULL means every committed partition of the topics r may DESCRIBE;
+ * listed partitions of other topics get TOPIC_AUTHORIZATION_FAILED, and
+ * all of them gerr unless it is KERR_NONE.
  */
 typedef struct kp_offset_fetch_response_offset_fetch_response_topics of_topic;
 typedef struct kp_offset_fetch_response_offset_fetch_response_partitions
     of_part;
 
 static void
-offsets_of_group(struct req *r, struct group *g,
+offsets_of_group(struct broker *b, struct req *r, struct group *g,
+    int16_t gerr,
     const struct kp_offset_fetch_request_offset_fetch_request_topics *names,
     int32_t nnames, of_topic **out, int32_t *nout)
 {
@@ -389,6 +441,8 @@ offsets_of_group(struct req *r, struct group *g,
 	const struct kp_struct *pd =
 	    &kp_offset_fetch_response_offset_fetch_response_partitions_desc;
 	of_topic *tv;
+	const char *last = NULL;
+	bool ok = false;
 	int32_t nt = 0;
 
 	if (names != NULL) {
@@ -396,13 +450,19 @@ offsets_of_group(struct req *r, struct group *g,
 		for (int32_t i = 0; i < nnames; i++) {
 			int32_t np = names[i].partition_indexes.n;
 			of_part *pv = alloc_n(r, pd, np);
+			int16_t err = gerr;
 
+			if (err == KERR_NONE && !authz_kstr(b, r, ACL_RES_TOPIC,
+			    names[i].name, ACL_OP_DESCRIBE))
+				err = KERR_TOPIC_AUTHORIZATION_FAILED;
 			tv[i].name = names[i].name;
 			for (int32_t j = 0; j < np; j++) {
 				int32_t pi = names[i].partition_indexes.v[j];
-				struct goffset *o = g == NULL ? NULL :
+				struct goffset *o = g == NULL ||
+				    err != KERR_NONE ? NULL :
 				    group_offset_find(g, names[i].name.p,
 				    (size_t)names[i].name.len, pi);
+				pv[j].error_code = err;
 				pv[j].partition_index = pi;
 				pv[j].committed_offset = o ? o->offset : -1;
 				pv[j].committed_leader_epoch = o ?
@@ -421,7 +481,16 @@ offsets_of_group(struct req *r, struct group *g,
 	tv = alloc_n(r, td, g == NULL ? 0 : (int32_t)g->noffsets);
 	for (size_t i = 0; g != NULL && i < g->noffsets; i++) {
 		struct goffset *o = &g->offsets[i];
-		of_part *pv = alloc_n(r, pd, 1);
+		of_part *pv;
+
+		if (last == NULL || strcmp(last, o->topic) != 0) {
+			last = o->topic;
+			ok = authz_allowed(b, r, ACL_RES_TOPIC, o->topic,
+			    strlen(o->topic), ACL_OP_DESCRIBE);
+		}
+		if (!ok)
+			continue;
+		pv = alloc_n(r, pd, 1);
 
 		pv->partition_index = o->partition;
 		pv->committed_offset = o->offset;
@@ -451,9 +520,14 @@ offset_fetch_legacy(struct broker *b, struct req *r)
 	    (size_t)(req->group_id.len > 0 ? req->group_id.len : 0));
 	of_topic *ot;
 	int32_t nt;
-	int16_t cerr = groups_coordinator(&b->groups, req->group_id.p,
-	    (size_t)(req->group_id.len > 0 ? req->group_id.len : 0));
+	int16_t cerr;
 
+	if (!authz_kstr(b, r, ACL_RES_GROUP, req->group_id, ACL_OP_DESCRIBE))
+		cerr = KERR_GROUP_AUTHORIZATION_FAILED;
+	else
+		cerr = groups_coordinator(&b->groups, req->group_id.p,
+		    (size_t)(req->group_id.len > 0 ? req->group_id.len : 0));
+	/* v0 and v1 answer an error in every partition asked for. */
 	if (cerr != KERR_NONE && r->hdr.api_version >= 2) {
 		kp_init(&kp_offset_fetch_response_desc, &resp);
 		resp.error_code = cerr;
@@ -472,7 +546,7 @@ offset_fetch_legacy(struct broker *b, struct req *r)
 			    req->topics.v[i].partition_indexes.n;
 		}
 	}
-	offsets_of_group(r, g, names, req->topics.n, &ot, &nt);
+	offsets_of_group(b, r, g, cerr, names, req->topics.n, &ot, &nt);
 	kp_init(&kp_offset_fetch_response_desc, &resp);
 	tv = alloc_n(r, td, nt);
 	for (int32_t i = 0; i < nt; i++) {
@@ -487,6 +561,7 @@ offset_fetch_legacy(struct broker *b, struct req *r)
 			pv[j].committed_leader_epoch =
 			    ot[i].partitions.v[j].committed_leader_epoch;
 			pv[j].metadata = ot[i].partitions.v[j].metadata;
+			pv[j].error_code = ot[i].partitions.v[j].error_code;
 		}
 		tv[i].partitions.v = pv;
 		tv[i].partitions.n = ot[i].partitions.n;
@@ -519,15 +594,19 @@ api_offset_fetch(struct broker *b, struct req *r)
 		of_topic *ot;
 		int32_t nt;
 
-		gv[i].error_code = groups_coordinator(&b->groups,
-		    rg->group_id.p, (size_t)(rg->group_id.len > 0 ?
-		    rg->group_id.len : 0));
+		if (!authz_kstr(b, r, ACL_RES_GROUP, rg->group_id,
+		    ACL_OP_DESCRIBE))
+			gv[i].error_code = KERR_GROUP_AUTHORIZATION_FAILED;
+		else
+			gv[i].error_code = groups_coordinator(&b->groups,
+			    rg->group_id.p, (size_t)(rg->group_id.len > 0 ?
+			    rg->group_id.len : 0));
 		if (gv[i].error_code != KERR_NONE) {
 			gv[i].group_id = rg->group_id;
 			continue;
 		}
-		offsets_of_group(r, g, rg->topics.n >= 0 ? rg->topics.v : NULL,
-		    rg->topics.n, &ot, &nt);
+		offsets_of_group(b, r, g, KERR_NONE, rg->topics.n >= 0 ?
+		    rg->topics.v : NULL, rg->topics.n, &ot, &nt);
 		gv[i].group_id = rg->group_id;
 		gv[i].topics.v = ot;
 		gv[i].topics.n = nt;
@@ -551,8 +630,11 @@ api_offset_delete(struct broker *b, struct req *r)
 	    (size_t)(req->group_id.len > 0 ? req->group_id.len : 0));
 
 	kp_init(&kp_offset_delete_response_desc, &resp);
-	if (g == NULL) {
+	if (!authz_kstr(b, r, ACL_RES_GROUP, req->group_id, ACL_OP_DELETE))
+		resp.error_code = KERR_GROUP_AUTHORIZATION_FAILED;
+	else if (g == NULL)
 		resp.error_code = KERR_GROUP_ID_NOT_FOUND;
+	if (resp.error_code != KERR_NONE) {
 		req_respond(r, &kp_offset_delete_response_desc, &resp);
 		return;
 	}
@@ -562,15 +644,22 @@ api_offset_delete(struct broker *b, struct req *r)
 		    *rt = &req->topics.v[i];
 		struct kp_offset_delete_response_offset_delete_response_partition
 		    *pv = alloc_n(r, pd, rt->partitions.n);
+		bool ok = authz_kstr(b, r, ACL_RES_TOPIC, rt->name,
+		    ACL_OP_READ);
 
 		tv[i].name = rt->name;
 		for (int32_t j = 0; j < rt->partitions.n; j++) {
 			pv[j].partition_index = rt->partitions.v[j].partition_index;
+			if (!ok)
+				pv[j].error_code =
+				    KERR_TOPIC_AUTHORIZATION_FAILED;
 			/* a live group may be consuming it */
-			pv[j].error_code = g->state != GROUP_EMPTY ?
-			    KERR_GROUP_SUBSCRIBED_TO_TOPIC :
-			    group_offset_delete(g, &rt->name,
-			    pv[j].partition_index);
+			else if (g->state != GROUP_EMPTY)
+				pv[j].error_code =
+				    KERR_GROUP_SUBSCRIBED_TO_TOPIC;
+			else
+				pv[j].error_code = group_offset_delete(g,
+				    &rt->name, pv[j].partition_index);
 		}
 		tv[i].partitions.v = pv;
 		tv[i].partitions.n = rt->partitions.n > 0 ? rt->partitions.n : 0;
@@ -635,8 +724,11 @@ api_describe_groups(struct broker *b, struct req *r)
 	for (int32_t i = 0; i < req->groups.n; i++) {
 		struct kstr id = req->groups.v[i];
 		gv[i].group_id = id;
-		describe_one(r, group_find(&b->groups, id.p,
-		    (size_t)(id.len > 0 ? id.len : 0)), &gv[i]);
+		if (!authz_kstr(b, r, ACL_RES_GROUP, id, ACL_OP_DESCRIBE))
+			gv[i].error_code = KERR_GROUP_AUTHORIZATION_FAILED;
+		else
+			describe_one(r, group_find(&b->groups, id.p,
+			    (size_t)(id.len > 0 ? id.len : 0)), &gv[i]);
 	}
 	resp.groups.v = gv;
 	resp.groups.n = req->groups.n > 0 ? req->groups.n : 0;
@@ -666,6 +758,8 @@ api_list_groups(struct broker *b, struct req *r)
 	struct kp_list_groups_response_listed_group *lv;
 	struct group *g;
 	int32_t n = 0, cnt = 0;
+	/* Groups r may DESCRIBE, or all with DESCRIBE on the cluster. */
+	bool all = authz_cluster(b, r, ACL_OP_DESCRIBE);
 
 	TAILQ_FOREACH(g, &b->groups.list, entry)
 		cnt++;
@@ -673,7 +767,8 @@ api_list_groups(struct broker *b, struct req *r)
 	lv = alloc_n(r, ld, cnt);
 	TAILQ_FOREACH(g, &b->groups.list, entry) {
 		const char *st = group_state_name(g->state);
-		if (!state_wanted(req, st))
+		if (!state_wanted(req, st) || (!all && !authz_allowed(b, r,
+		    ACL_RES_GROUP, g->id, strlen(g->id), ACL_OP_DESCRIBE)))
 			continue;
 		lv[n].group_id = kstr_c(g->id);
 		lv[n].protocol_type = kstr_c(g->protocol_type ?
@@ -703,7 +798,9 @@ api_delete_groups(struct broker *b, struct req *r)
 		    (size_t)(id.len > 0 ? id.len : 0));
 
 		dv[i].group_id = id;
-		if (g == NULL)
+		if (!authz_kstr(b, r, ACL_RES_GROUP, id, ACL_OP_DELETE))
+			dv[i].error_code = KERR_GROUP_AUTHORIZATION_FAILED;
+		else if (g == NULL)
 			dv[i].error_code = KERR_GROUP_ID_NOT_FOUND;
 		else if (g->state != GROUP_EMPTY)
 			dv[i].error_code = KERR_NON_EMPTY_GROUP;

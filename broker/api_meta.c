@@ -8,6 +8,7 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "meta_acl.h"
 #include "meta_client.h"
 #include "replica.h"
 #include "tconfig.h"
@@ -76,13 +77,20 @@ fill_topic(struct broker *b, struct req *r,
 	mt->partitions.n = t->npart;
 }
 
+/* Does the request ask for (and the broker allow) auto-creation? */
+static bool
+auto_create_asked(struct broker *b, struct req *r,
+    const struct kp_metadata_request *req)
+{
+	return b->cfg->auto_create_topics_enable &&
+	    (r->hdr.api_version < 4 || req->allow_auto_topic_creation);
+}
+
 static bool
 auto_create_allowed(struct broker *b, struct req *r,
     const struct kp_metadata_request *req)
 {
-	if (!b->cfg->auto_create_topics_enable || r->pass > 0)
-		return false;
-	return r->hdr.api_version < 4 || req->allow_auto_topic_creation;
+	return r->pass == 0 && auto_create_asked(b, r, req);
 }
 
 /* ---- creation through the controller ---- */
@@ -184,6 +192,14 @@ api_autocreate(struct broker *b, struct req *r, const struct kstr *names,
 	    q, autocreate_done);
 }
 
+/* May r's principal create topic nm (CREATE on the cluster or it)? */
+static bool
+authz_create_topic(struct broker *b, struct req *r, struct kstr nm)
+{
+	return authz_cluster(b, r, ACL_OP_CREATE) ||
+	    authz_kstr(b, r, ACL_RES_TOPIC, nm, ACL_OP_CREATE);
+}
+
 /* Names of r's topics to create automatically (first pass only). */
 static bool
 metadata_autocreate(struct broker *b, struct req *r,
@@ -201,7 +217,9 @@ metadata_autocreate(struct broker *b, struct req *r,
 
 		if (nm.len <= 0 || topics_find(&b->topics, nm.p,
 		    (size_t)nm.len) != NULL || topics_validate_name(nm.p,
-		    (size_t)nm.len) != KERR_NONE)
+		    (size_t)nm.len) != KERR_NONE ||
+		    !authz_kstr(b, r, ACL_RES_TOPIC, nm, ACL_OP_DESCRIBE) ||
+		    !authz_create_topic(b, r, nm))
 			continue;
 		names[n++] = nm;
 	}
@@ -257,9 +275,12 @@ api_metadata(struct broker *b, struct req *r)
 	resp.cluster_id = kstr_of(b->cluster_id);
 
 	if (all) {
+		/* Only the topics the principal may see. */
 		mt = api_alloc(r, td, b->topics.count);
 		TAILQ_FOREACH(t, &b->topics.list, entry)
-			fill_topic(b, r, &mt[n++], t);
+			if (authz_allowed(b, r, ACL_RES_TOPIC, t->name,
+			    strlen(t->name), ACL_OP_DESCRIBE))
+				fill_topic(b, r, &mt[n++], t);
 	} else {
 		mt = api_alloc(r, td, (size_t)req->topics.n);
 		for (int32_t i = 0; i < req->topics.n; i++) {
@@ -270,9 +291,12 @@ api_metadata(struct broker *b, struct req *r)
 
 			if (nm.len < 0) {
 				t = topics_find_id(&b->topics, &rt->topic_id);
-				if (t == NULL) {
-					mt[n].error_code =
-					    KERR_UNKNOWN_TOPIC_ID;
+				if (t == NULL || !authz_allowed(b, r,
+				    ACL_RES_TOPIC, t->name, strlen(t->name),
+				    ACL_OP_DESCRIBE)) {
+					mt[n].error_code = t == NULL ?
+					    KERR_UNKNOWN_TOPIC_ID :
+					    KERR_TOPIC_AUTHORIZATION_FAILED;
 					mt[n].topic_id = rt->topic_id;
 					mt[n++].name.len = -1;
 					continue;
@@ -282,6 +306,14 @@ api_metadata(struct broker *b, struct req *r)
 			}
 			t = topics_find(&b->topics, nm.p, (size_t)nm.len);
 			mt[n].name = nm;
+			if (!authz_kstr(b, r, ACL_RES_TOPIC, nm,
+			    ACL_OP_DESCRIBE) || (t == NULL &&
+			    auto_create_asked(b, r, req) &&
+			    !authz_create_topic(b, r, nm))) {
+				mt[n++].error_code =
+				    KERR_TOPIC_AUTHORIZATION_FAILED;
+				continue;
+			}
 			if (t == NULL && topics_validate_name(nm.p,
 			    (size_t)nm.len) != KERR_NONE) {
 				mt[n++].error_code =
@@ -386,7 +418,11 @@ api_create_topics(struct broker *b, struct req *r)
 		res->error_message.len = -1;
 		res->error_code = topics_validate_name(ct->name.p,
 		    ct->name.len > 0 ? (size_t)ct->name.len : 0);
-		if (res->error_code != KERR_NONE)
+		if (res->error_code == KERR_NONE &&
+		    !authz_create_topic(b, r, ct->name)) {
+			res->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+			msg = "Not authorized to create this topic.";
+		} else if (res->error_code != KERR_NONE)
 			msg = "Topic name is illegal: use up to 249 characters "
 			    "of [a-zA-Z0-9._-]";
 		else if (ct->num_partitions == 0 || ct->num_partitions < -1 ||
@@ -420,11 +456,67 @@ api_create_topics(struct broker *b, struct req *r)
 	    fq, create_topics_done);
 }
 
-/* A request the controller answers (elections, reassignments). */
+/*
+ * A request the controller answers (elections, reassignments): ALTER on
+ * the cluster (DESCRIBE to list reassignments), or
+ * CLUSTER_AUTHORIZATION_FAILED as the whole answer.
+ */
 void
 api_forward_controller(struct broker *b, struct req *r)
 {
-	meta_client_forward(b->mc, r);
+	int16_t key = r->hdr.api_key;
+
+	if (authz_cluster(b, r, key == KP_API_LIST_PARTITION_REASSIGNMENTS ?
+	    ACL_OP_DESCRIBE : ACL_OP_ALTER)) {
+		meta_client_forward(b->mc, r);
+		return;
+	}
+	if (key == KP_API_ELECT_LEADERS) {
+		struct kp_elect_leaders_response e;
+
+		kp_init(&kp_elect_leaders_response_desc, &e);
+		e.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED;
+		req_respond(r, &kp_elect_leaders_response_desc, &e);
+	} else if (key == KP_API_ALTER_PARTITION_REASSIGNMENTS) {
+		struct kp_alter_partition_reassignments_response a;
+
+		kp_init(&kp_alter_partition_reassignments_response_desc, &a);
+		a.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED;
+		a.error_message = api_kstr_null();
+		req_respond(r, &kp_alter_partition_reassignments_response_desc,
+		    &a);
+	} else {
+		struct kp_list_partition_reassignments_response l;
+
+		kp_init(&kp_list_partition_reassignments_response_desc, &l);
+		l.error_code = KERR_CLUSTER_AUTHORIZATION_FAILED;
+		l.error_message = api_kstr_null();
+		req_respond(r, &kp_list_partition_reassignments_response_desc,
+		    &l);
+	}
+}
+
+/* May r delete every topic it names?  (Ids resolve to names.) */
+static bool
+delete_topics_allowed(struct broker *b, struct req *r, bool *denied)
+{
+	struct kp_delete_topics_request *req = r->msg;
+	bool v6 = r->hdr.api_version >= 6, all = true;
+	int32_t n = v6 ? req->topics.n : req->topic_names.n;
+
+	for (int32_t i = 0; i < n; i++) {
+		struct kstr nm = v6 ? req->topics.v[i].name :
+		    req->topic_names.v[i];
+		struct topic *t;
+
+		if (nm.len < 0 && v6 && (t = topics_find_id(&b->topics,
+		    &req->topics.v[i].topic_id)) != NULL)
+			nm = api_kstr(t->name);
+		denied[i] = nm.len >= 0 &&
+		    !authz_kstr(b, r, ACL_RES_TOPIC, nm, ACL_OP_DELETE);
+		all = all && !denied[i];
+	}
+	return all;
 }
 
 void
@@ -433,15 +525,17 @@ api_delete_topics(struct broker *b, struct req *r)
 	struct kp_delete_topics_request *req = r->msg;
 	struct kp_delete_topics_response resp;
 	struct kp_delete_topics_response_deletable_topic_result *res;
-	bool v6 = r->hdr.api_version >= 6;
+	bool v6 = r->hdr.api_version >= 6, *denied, allowed;
 	int32_t n = v6 ? req->topics.n : req->topic_names.n;
 
-	if (b->cfg->delete_topic_enable) {
+	if (n < 0)
+		n = 0;
+	denied = kp_arena_alloc(&r->arena, (size_t)n + 1);
+	allowed = delete_topics_allowed(b, r, denied);
+	if (b->cfg->delete_topic_enable && allowed) {
 		meta_client_forward(b->mc, r);
 		return;
 	}
-	if (n < 0)
-		n = 0;
 	kp_init(&kp_delete_topics_response_desc, &resp);
 	res = api_alloc(r,
 	    &kp_delete_topics_response_deletable_topic_result_desc, (size_t)n);
@@ -451,8 +545,19 @@ api_delete_topics(struct broker *b, struct req *r)
 			res[i].topic_id = req->topics.v[i].topic_id;
 		} else
 			res[i].name = req->topic_names.v[i];
-		res[i].error_code = KERR_TOPIC_DELETION_DISABLED;
-		res[i].error_message = kstr_of("Topic deletion is disabled.");
+		if (denied[i]) {
+			res[i].error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+			res[i].error_message = api_kstr_null();
+		} else if (!allowed) {
+			/* The request is forwarded whole or not at all. */
+			res[i].error_code = KERR_INVALID_REQUEST;
+			res[i].error_message = kstr_of("Not deleted: the "
+			    "request names topics you may not delete.");
+		} else {
+			res[i].error_code = KERR_TOPIC_DELETION_DISABLED;
+			res[i].error_message = kstr_of("Topic deletion is "
+			    "disabled.");
+		}
 	}
 	resp.responses.v = res;
 	resp.responses.n = n;

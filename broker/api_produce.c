@@ -11,6 +11,7 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "meta_acl.h"
 #include "tconfig.h"
 #include "log_service.h"
 #include "replica.h"
@@ -305,6 +306,8 @@ api_produce(struct broker *b, struct req *r)
 		int32_t np = d->partition_data.n > 0 ? d->partition_data.n : 0;
 		struct topic *t = topics_find(&b->topics, d->name.p,
 		    (size_t)d->name.len);
+		int16_t deny = authz_kstr(b, r, ACL_RES_TOPIC, d->name,
+		    ACL_OP_WRITE) ? KERR_NONE : KERR_TOPIC_AUTHORIZATION_FAILED;
 
 		kp_init(td, &tr[i]);
 		tr[i].name = d->name;
@@ -318,9 +321,9 @@ api_produce(struct broker *b, struct req *r)
 			struct kp_produce_response_partition_produce_response
 			    *pr = &tr[i].partition_responses.v[j];
 			kp_init(pd, pr);
-			if (t == NULL) {
+			if (t == NULL || deny != KERR_NONE) {
 				pr->index = d->partition_data.v[j].index;
-				pr->error_code =
+				pr->error_code = deny != KERR_NONE ? deny :
 				    KERR_UNKNOWN_TOPIC_OR_PARTITION;
 				pr->base_offset = -1;
 				continue;

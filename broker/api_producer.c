@@ -12,6 +12,7 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "meta_acl.h"
 #include "meta_client.h"
 
 #define PID_ALLOCATE_VERSION	0
@@ -63,6 +64,12 @@ api_init_producer_id(struct broker *b, struct req *r)
 	if (req->transactional_id.len >= 0) {
 		init_pid_answer(r, KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
 		    -1);
+		return;
+	}
+	/* IDEMPOTENT_WRITE on the cluster, or WRITE on some topic. */
+	if (!authz_cluster(b, r, ACL_OP_IDEMPOTENT_WRITE) &&
+	    !authz_some(b, r, ACL_RES_TOPIC, ACL_OP_WRITE)) {
+		init_pid_answer(r, KERR_CLUSTER_AUTHORIZATION_FAILED, -1);
 		return;
 	}
 	if (b->pid_next < b->pid_end) {

@@ -65,6 +65,7 @@ void
 conn_auth_clear(struct conn_auth *a)
 {
 	free(a->user);
+	free(a->principal);
 	scram_free(a->scram);
 	memset(a, 0, sizeof(*a));
 }
@@ -114,6 +115,8 @@ sasl_ok(struct req *r, struct kp_sasl_authenticate_response *resp,
 
 	a->done = true;
 	a->user = xstrndup(user, len);
+	free(a->principal);	/* User:<name> from now on */
+	a->principal = NULL;
 	log_info("broker: conn %s: authenticated as %s (%s)",
 	    req_peer_host(r), a->user, mech_names[a->mech]);
 	req_respond(r, &kp_sasl_authenticate_response_desc, resp);
@@ -134,13 +137,19 @@ api_sasl_handshake(struct broker *b, struct req *r)
 		v[i] = (struct kstr){ en->v[i], (int32_t)strlen(en->v[i]) };
 	resp.mechanisms.v = v;
 	resp.mechanisms.n = (int32_t)en->n;
-	if (!req_listener(r)->sasl || a->done || a->mech != 0 ||
-	    r->hdr.api_version < 1) {
-		/* v0 would be followed by raw tokens: SaslAuthenticate only */
+	if (!req_listener(r)->sasl || a->done || a->mech != 0) {
 		resp.error_code = KERR_ILLEGAL_SASL_STATE;
 		req_respond_close(r, &kp_sasl_handshake_response_desc, &resp,
-		    r->hdr.api_version < 1 ? "SaslHandshake v0 (raw SASL "
-		    "tokens) is not supported" : "unexpected SaslHandshake");
+		    "unexpected SaslHandshake");
+		return;
+	}
+	/* v0 is followed by raw tokens (kafka-python 2.0 speaks only v0):
+	   served for PLAIN, a single token. */
+	if (r->hdr.api_version < 1 && (req->mechanism.len != 5 ||
+	    memcmp(req->mechanism.p, "PLAIN", 5) != 0)) {
+		resp.error_code = KERR_UNSUPPORTED_SASL_MECHANISM;
+		req_respond_close(r, &kp_sasl_handshake_response_desc, &resp,
+		    "SaslHandshake v0 (raw SASL tokens) serves PLAIN only");
 		return;
 	}
 	resp.error_code = KERR_UNSUPPORTED_SASL_MECHANISM;
@@ -160,7 +169,36 @@ api_sasl_handshake(struct broker *b, struct req *r)
 		    "unsupported SASL mechanism");
 		return;
 	}
+	a->raw = r->hdr.api_version < 1;
 	req_respond(r, &kp_sasl_handshake_response_desc, &resp);
+}
+
+/*
+ * The PLAIN token that follows SaslHandshake v0: an empty frame answers
+ * success; a failure closes the connection, as Kafka does.
+ */
+void
+api_sasl_raw(struct broker *b, struct req *r)
+{
+	struct conn_auth *a = req_auth(r);
+	const char *user, *pw, *want;
+	size_t ulen, pwlen;
+
+	if (sasl_plain_parse(r->frame, r->framelen, &user, &ulen, &pw,
+	    &pwlen) != 0 || (want = sasl_password(b, user, ulen)) == NULL ||
+	    !same_secret(pw, pwlen, want)) {
+		log_warnx("broker: conn %s: SASL PLAIN (v0): Authentication "
+		    "failed", req_peer_host(r));
+		req_close_conn(r, "SASL authentication failed");
+		return;
+	}
+	a->done = true;
+	a->user = xstrndup(user, ulen);
+	free(a->principal);
+	a->principal = NULL;
+	log_info("broker: conn %s: authenticated as %s (PLAIN, v0)",
+	    req_peer_host(r), a->user);
+	req_respond_raw(r, NULL, 0);
 }
 
 /* PLAIN: [authzid] NUL authcid NUL password. */

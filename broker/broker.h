@@ -300,13 +300,25 @@ struct conn_auth {
 	bool		 done;		/* authenticated (or not required) */
 	int		 mech;		/* SASL_MECH_*, 0 before the handshake */
 	char		*user;		/* once authenticated */
+	char		*principal;	/* "User:name", made when first needed */
 	struct scram	*scram;		/* a SCRAM exchange under way */
+	bool		 raw;		/* next frame: a raw PLAIN token */
 };
 struct conn_auth *req_auth(struct req *);
+/*
+ * The request's principal, as Kafka names it: User:<SASL user>, else
+ * User:<client certificate subject, RFC 2253> on TLS with a client
+ * certificate, else User:ANONYMOUS.
+ */
+const char *req_principal(struct req *);
 /* Answer r, then close its connection once the answer is sent. */
 void	req_respond_close(struct req *, const struct kp_struct *,
 	    const void *, const char *why);
 void	conn_auth_clear(struct conn_auth *);
+/* Answer r with a bare frame of len bytes (SASL v0 raw tokens). */
+void	req_respond_raw(struct req *, const void *, size_t len);
+/* A raw SASL token after SaslHandshake v0 (frame without a header). */
+void	api_sasl_raw(struct broker *, struct req *);
 
 /* ---- api*.c: request handlers ---- */
 
@@ -318,6 +330,25 @@ struct api_entry {
 };
 
 const struct api_entry *api_lookup(int16_t api_key);
+
+/* ---- api_acl.c: authorization ---- */
+
+/* Is an authorizer configured (authorizer.class.name)? */
+bool	authz_enabled(const struct broker *);
+/*
+ * May r's principal do op (ACL_OP_*) on the resource (ACL_RES_*, name)?
+ * Always when no authorizer is configured; super.users always.
+ */
+bool	authz_allowed(struct broker *, struct req *, int8_t type,
+	    const char *name, size_t len, int8_t op);
+bool	authz_kstr(struct broker *, struct req *, int8_t type, struct kstr,
+	    int8_t op);
+bool	authz_cluster(struct broker *, struct req *, int8_t op);
+/* May r's principal do op on some resource of type (by an ALLOW)? */
+bool	authz_some(struct broker *, struct req *, int8_t type, int8_t op);
+void	api_describe_acls(struct broker *, struct req *);
+/* CreateAcls and DeleteAcls. */
+void	api_alter_acls(struct broker *, struct req *);
 void	api_dispatch(struct broker *, struct req *);
 void	api_unsupported_version(struct broker *, struct req *);
 

@@ -894,6 +894,13 @@ mc_not_controller(int16_t api, const void *resp)
 	case KP_API_ALLOCATE_PRODUCER_IDS:
 		return ((const struct kp_allocate_producer_ids_response *)
 		    resp)->error_code == KERR_NOT_CONTROLLER;
+	case KP_API_CREATE_ACLS:
+		MC_ANY_NOT_CONTROLLER(struct kp_create_acls_response, results);
+		break;
+	case KP_API_DELETE_ACLS:
+		MC_ANY_NOT_CONTROLLER(struct kp_delete_acls_response,
+		    filter_results);
+		break;
 	default:
 		break;
 	}

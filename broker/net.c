@@ -284,6 +284,20 @@ req_respond(struct req *r, const struct kp_struct *desc, const void *msg)
 	conn_flush(r->conn);
 }
 
+void
+req_respond_raw(struct req *r, const void *p, size_t len)
+{
+	size_t at;
+
+	wbuf_reset(&r->out);
+	at = wbuf_mark(&r->out, 4);
+	if (len > 0)
+		wbuf_put(&r->out, p, len);
+	wbuf_patch_i32(&r->out, at, (int32_t)(r->out.len - 4));
+	r->done = true;
+	conn_flush(r->conn);
+}
+
 const char *
 req_peer_host(const struct req *r)
 {
@@ -349,6 +363,14 @@ static int
 conn_dispatch(struct conn *c, struct req *r)
 {
 	rd_init(&r->body, r->frame, r->framelen);
+	if (c->auth.raw) {
+		/* After SaslHandshake v0: a token, not a request. */
+		c->auth.raw = false;
+		TAILQ_INSERT_TAIL(&c->reqs, r, entry);
+		c->inflight++;
+		api_sasl_raw(c->broker, r);
+		return 1;
+	}
 	if (kp_req_hdr_decode(&r->body, &r->hdr) != 0) {
 		log_warnx("broker: conn %s: malformed request header", c->peer);
 		req_free(r);
@@ -824,6 +846,41 @@ struct conn_auth *
 req_auth(struct req *r)
 {
 	return &r->conn->auth;
+}
+
+/* "User:" and the subject of the TLS client's certificate, or NULL. */
+static char *
+conn_cert_principal(struct conn *c)
+{
+	SSL *ssl = c->lsn->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+	X509 *cert;
+	BIO *bio;
+	char *out = NULL, *data;
+	long n;
+
+	if (ssl == NULL || (cert = SSL_get1_peer_certificate(ssl)) == NULL)
+		return NULL;
+	if ((bio = BIO_new(BIO_s_mem())) != NULL &&
+	    X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
+	    XN_FLAG_RFC2253) >= 0 && (n = BIO_get_mem_data(bio, &data)) > 0)
+		xasprintf(&out, "User:%.*s", (int)n, data);
+	BIO_free(bio);
+	X509_free(cert);
+	return out;
+}
+
+const char *
+req_principal(struct req *r)
+{
+	struct conn_auth *a = &r->conn->auth;
+
+	if (a->principal != NULL)
+		return a->principal;
+	if (a->user != NULL)
+		xasprintf(&a->principal, "User:%s", a->user);
+	else if ((a->principal = conn_cert_principal(r->conn)) == NULL)
+		a->principal = xstrdup("User:ANONYMOUS");
+	return a->principal;
 }
 
 void

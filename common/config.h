@@ -73,6 +73,9 @@ struct mo_config {
 	char			*ssl_client_auth;	/* none|requested|required */
 	struct mo_strlist	sasl_enabled_mechanisms;
 	struct mo_strlist	sasl_users;		/* "user:password" */
+	char			*authorizer_class_name;	/* "": no ACLs */
+	char			*super_users;		/* "User:a;User:b" */
+	bool			 allow_everyone_if_no_acl_found;
 	int32_t			broker_heartbeat_interval_ms;
 	int32_t			group_initial_rebalance_delay_ms;
 	int32_t			group_min_session_timeout_ms;

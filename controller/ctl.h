@@ -13,6 +13,7 @@
 #include "wbuf.h"
 
 struct bg;
+struct kuuid;
 struct event;
 struct event_base;
 struct meta_image;
@@ -92,6 +93,13 @@ int	ctl_answer_on_commit(struct ctl *, const struct kp_req_hdr *,
 	    void *resp, void (*not_controller)(void *), int64_t *offp);
 /* Encode response r to the request h into w; -1 on failure. */
 int	ctl_encode_resp(struct wbuf *, const struct kp_req_hdr *, const void *);
+/* A random (version 4) uuid. */
+void	ctl_new_uuid(struct kuuid *);
+/* CreateAcls and DeleteAcls (ctl_acl.c). */
+int	ctl_create_acls(struct ctl *, const struct kp_req_hdr *, struct rd *,
+	    struct wbuf *, uint64_t token, struct kp_arena *);
+int	ctl_delete_acls(struct ctl *, const struct kp_req_hdr *, struct rd *,
+	    struct wbuf *, uint64_t token, struct kp_arena *);
 /* IncrementalAlterConfigs of topic configs (ctl_config.c). */
 int	ctl_alter_configs(struct ctl *, const struct kp_req_hdr *, struct rd *,
 	    struct wbuf *, uint64_t token, struct kp_arena *);

@@ -314,7 +314,7 @@ ctl_kstr(const char *s)
 	return k;
 }
 
-static void
+void
 ctl_new_uuid(struct kuuid *u)
 {
 	if (getentropy(u->b, sizeof(u->b)) != 0) {
@@ -1115,6 +1115,12 @@ ctl_api(const struct kp_req_hdr *h, struct rd *r, struct wbuf *w,
 		break;
 	case KP_API_ALLOCATE_PRODUCER_IDS:
 		rc = ctl_allocate_producer_ids(c, h, r, w, token, &a);
+		break;
+	case KP_API_CREATE_ACLS:
+		rc = ctl_create_acls(c, h, r, w, token, &a);
+		break;
+	case KP_API_DELETE_ACLS:
+		rc = ctl_delete_acls(c, h, r, w, token, &a);
 		break;
 	default:
 		rc = -1;

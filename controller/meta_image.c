@@ -32,6 +32,8 @@ static const struct mi_rec_type mi_types[] = {
 	{ MI_REC_FEATURE_LEVEL, 0, &kp_feature_level_record_desc },
 	{ MI_REC_PRODUCER_IDS, 0, &kp_producer_ids_record_desc },
 	{ MI_REC_BROKER_REG_CHANGE, 2, &kp_broker_registration_change_record_desc },
+	{ MI_REC_ACL, 0, &kp_access_control_entry_record_desc },
+	{ MI_REC_REMOVE_ACL, 0, &kp_remove_access_control_entry_record_desc },
 	{ MI_REC_NO_OP, 0, &kp_no_op_record_desc },
 };
 
@@ -101,6 +103,14 @@ mi_config_clear(struct mi_config *c)
 	free(c->value);
 }
 
+static void
+mi_acl_clear(struct mi_acl *a)
+{
+	free(a->resource);
+	free(a->principal);
+	free(a->host);
+}
+
 void
 meta_image_free(struct meta_image *img)
 {
@@ -114,6 +124,9 @@ meta_image_free(struct meta_image *img)
 		mi_topic_clear(&img->topics[i]);
 	for (i = 0; i < img->nconfigs; i++)
 		mi_config_clear(&img->configs[i]);
+	for (i = 0; i < img->nacls; i++)
+		mi_acl_clear(&img->acls[i]);
+	free(img->acls);
 	free(img->brokers);
 	free(img->topics);
 	free(img->configs);
@@ -179,6 +192,13 @@ meta_image_dup(const struct meta_image *src)
 		img->configs[i].resource = xstrdup(src->configs[i].resource);
 		img->configs[i].name = xstrdup(src->configs[i].name);
 		img->configs[i].value = xstrdup(src->configs[i].value);
+	}
+	img->acls = xcalloc(src->nacls + 1, sizeof(*img->acls));
+	for (i = 0; i < src->nacls; i++) {
+		img->acls[i] = src->acls[i];
+		img->acls[i].resource = xstrdup(src->acls[i].resource);
+		img->acls[i].principal = xstrdup(src->acls[i].principal);
+		img->acls[i].host = xstrdup(src->acls[i].host);
 	}
 	return img;
 }
@@ -545,6 +565,77 @@ mi_config(struct meta_image *img, const struct kp_config_record *r)
 	c->value = mi_str(r->value);
 }
 
+/* Position of id in the sorted ACLs (found or where it would go). */
+static size_t
+mi_acl_pos(const struct meta_image *img, const struct kuuid *id, bool *found)
+{
+	size_t lo = 0, hi = img->nacls;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int d = memcmp(img->acls[mid].id.b, id->b, 16);
+
+		if (d == 0) {
+			*found = true;
+			return mid;
+		}
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void
+mi_acl_add(struct meta_image *img, const struct kp_access_control_entry_record
+    *r)
+{
+	struct mi_acl *a;
+	bool found;
+	size_t i = mi_acl_pos(img, &r->id, &found);
+
+	if (found)
+		mi_acl_clear(&img->acls[i]);
+	else {
+		img->acls = xreallocarray(img->acls, img->nacls + 1,
+		    sizeof(*img->acls));
+		memmove(&img->acls[i + 1], &img->acls[i],
+		    (img->nacls - i) * sizeof(*img->acls));
+		img->nacls++;
+	}
+	a = &img->acls[i];
+	a->id = r->id;
+	a->resource_type = r->resource_type;
+	a->resource = mi_str(r->resource_name);
+	a->pattern = r->pattern_type;
+	a->principal = mi_str(r->principal);
+	a->host = mi_str(r->host);
+	a->operation = r->operation;
+	a->permission = r->permission_type;
+	if (a->resource == NULL)
+		a->resource = xstrdup("");
+	if (a->principal == NULL)
+		a->principal = xstrdup("");
+	if (a->host == NULL)
+		a->host = xstrdup("*");
+}
+
+static void
+mi_acl_remove(struct meta_image *img, const struct kuuid *id)
+{
+	bool found;
+	size_t i = mi_acl_pos(img, id, &found);
+
+	if (!found)
+		return;
+	mi_acl_clear(&img->acls[i]);
+	memmove(&img->acls[i], &img->acls[i + 1],
+	    (img->nacls - i - 1) * sizeof(*img->acls));
+	img->nacls--;
+}
+
 static void
 mi_apply_one(struct meta_image *img, int16_t type, const void *rec)
 {
@@ -590,6 +681,14 @@ mi_apply_one(struct meta_image *img, int16_t type, const void *rec)
 	case MI_REC_REMOVE_TOPIC:
 		mi_remove_topic(img,
 		    &((const struct kp_remove_topic_record *)rec)->topic_id);
+		break;
+	case MI_REC_ACL:
+		mi_acl_add(img, rec);
+		break;
+	case MI_REC_REMOVE_ACL:
+		mi_acl_remove(img,
+		    &((const struct kp_remove_access_control_entry_record *)
+		    rec)->id);
 		break;
 	case MI_REC_PRODUCER_IDS: {
 		const struct kp_producer_ids_record *p = rec;
@@ -682,7 +781,7 @@ meta_image_equal(const struct meta_image *a, const struct meta_image *b)
 	size_t i, j;
 
 	if (a->nbrokers != b->nbrokers || a->ntopics != b->ntopics ||
-	    a->nconfigs != b->nconfigs ||
+	    a->nconfigs != b->nconfigs || a->nacls != b->nacls ||
 	    a->next_producer_id != b->next_producer_id ||
 	    a->metadata_version != b->metadata_version)
 		return false;
@@ -725,6 +824,18 @@ meta_image_equal(const struct meta_image *a, const struct meta_image *b)
 		    strcmp(a->configs[i].name, b->configs[i].name) ||
 		    strcmp(a->configs[i].value, b->configs[i].value))
 			return false;
+	for (i = 0; i < a->nacls; i++) {
+		const struct mi_acl *x = &a->acls[i], *y = &b->acls[i];
+
+		if (memcmp(x->id.b, y->id.b, 16) != 0 ||
+		    x->resource_type != y->resource_type ||
+		    x->pattern != y->pattern || x->operation != y->operation ||
+		    x->permission != y->permission ||
+		    strcmp(x->resource, y->resource) != 0 ||
+		    strcmp(x->principal, y->principal) != 0 ||
+		    strcmp(x->host, y->host) != 0)
+			return false;
+	}
 	return true;
 }
 
@@ -802,6 +913,20 @@ meta_image_digest(const struct meta_image *img)
 		fnv_str(&h, img->configs[i].resource);
 		fnv_str(&h, img->configs[i].name);
 		fnv_str(&h, img->configs[i].value);
+	}
+	/* Only when there are ACLs: digests of images without stay as they
+	   were before ACLs existed (older snapshots still check). */
+	for (i = 0; i < img->nacls; i++) {
+		const struct mi_acl *a = &img->acls[i];
+
+		fnv(&h, a->id.b, 16);
+		fnv_i64(&h, a->resource_type);
+		fnv_str(&h, a->resource);
+		fnv_i64(&h, a->pattern);
+		fnv_str(&h, a->principal);
+		fnv_str(&h, a->host);
+		fnv_i64(&h, a->operation);
+		fnv_i64(&h, a->permission);
 	}
 	fnv_i64(&h, img->next_producer_id);
 	fnv_i64(&h, img->metadata_version);

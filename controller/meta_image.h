@@ -35,6 +35,8 @@
 #define MI_REC_FEATURE_LEVEL		12
 #define MI_REC_PRODUCER_IDS		15
 #define MI_REC_BROKER_REG_CHANGE	17
+#define MI_REC_ACL			18	/* AccessControlEntryRecord */
+#define MI_REC_REMOVE_ACL		19
 #define MI_REC_NO_OP			20
 
 struct mi_endpoint {
@@ -88,6 +90,18 @@ struct mi_config {
 	char	*value;
 };
 
+/* An ACL binding (AccessControlEntryRecord), by id. */
+struct mi_acl {
+	struct kuuid	 id;
+	int8_t		 resource_type;	/* 2 topic, 3 group, 4 cluster, ... */
+	char		*resource;
+	int8_t		 pattern;	/* 3 literal, 4 prefixed */
+	char		*principal;	/* "User:alice", "User:*" */
+	char		*host;		/* "*" or an address */
+	int8_t		 operation;	/* AclOperation */
+	int8_t		 permission;	/* 2 deny, 3 allow */
+};
+
 struct meta_image {
 	struct mi_broker	*brokers;
 	size_t			 nbrokers;
@@ -95,6 +109,8 @@ struct meta_image {
 	size_t			 ntopics;
 	struct mi_config	*configs;
 	size_t			 nconfigs;
+	struct mi_acl		*acls;		/* sorted by id */
+	size_t			 nacls;
 	int64_t			 next_producer_id;
 	int16_t			 metadata_version;	/* 0: not set */
 	/* Log position: entries below end_offset are applied; last_epoch is

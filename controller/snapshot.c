@@ -37,7 +37,10 @@ static const char snap_schema[] =
     " replicas TEXT, isr TEXT, leader INTEGER, leader_epoch INTEGER,"
     " partition_epoch INTEGER, PRIMARY KEY(topic, partition));"
     "CREATE TABLE configs(resource_type INTEGER, resource TEXT, name TEXT,"
-    " value TEXT, PRIMARY KEY(resource_type, resource, name));";
+    " value TEXT, PRIMARY KEY(resource_type, resource, name));"
+    "CREATE TABLE acls(id BLOB PRIMARY KEY, resource_type INTEGER,"
+    " resource TEXT, pattern_type INTEGER, principal TEXT, host TEXT,"
+    " operation INTEGER, permission_type INTEGER);";
 
 static int
 snap_fsync_path(const char *path, bool dir)
@@ -139,7 +142,7 @@ static int
 snap_fill(sqlite3 *db, const struct meta_image *img)
 {
 	sqlite3_stmt *b = NULL, *e = NULL, *t = NULL, *p = NULL, *c = NULL,
-	    *s = NULL;
+	    *s = NULL, *a = NULL;
 	size_t i, j, nparts = 0;
 	char digest[32];
 	int rc = -1;
@@ -149,6 +152,7 @@ snap_fill(sqlite3 *db, const struct meta_image *img)
 	    snap_prep(db, "INSERT INTO topics VALUES(?,?)", &t) ||
 	    snap_prep(db, "INSERT INTO partitions VALUES(?,?,?,?,?,?,?)", &p) ||
 	    snap_prep(db, "INSERT INTO configs VALUES(?,?,?,?)", &c) ||
+	    snap_prep(db, "INSERT INTO acls VALUES(?,?,?,?,?,?,?,?)", &a) ||
 	    snap_prep(db, "INSERT INTO snapshot VALUES(?,?,?,?,?,?,?,?,?)", &s))
 		goto out;
 	for (i = 0; i < img->nbrokers; i++) {
@@ -208,6 +212,20 @@ snap_fill(sqlite3 *db, const struct meta_image *img)
 		if (snap_step(c) != 0)
 			goto out;
 	}
+	for (i = 0; i < img->nacls; i++) {
+		const struct mi_acl *x = &img->acls[i];
+
+		sqlite3_bind_blob(a, 1, x->id.b, 16, SQLITE_TRANSIENT);
+		sqlite3_bind_int(a, 2, x->resource_type);
+		snap_text(a, 3, x->resource);
+		sqlite3_bind_int(a, 4, x->pattern);
+		snap_text(a, 5, x->principal);
+		snap_text(a, 6, x->host);
+		sqlite3_bind_int(a, 7, x->operation);
+		sqlite3_bind_int(a, 8, x->permission);
+		if (snap_step(a) != 0)
+			goto out;
+	}
 	snprintf(digest, sizeof(digest), "%016" PRIx64,
 	    meta_image_digest(img));
 	sqlite3_bind_int64(s, 1, img->end_offset);
@@ -226,6 +244,7 @@ out:
 	sqlite3_finalize(t);
 	sqlite3_finalize(p);
 	sqlite3_finalize(c);
+	sqlite3_finalize(a);
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -404,6 +423,38 @@ snap_load_tables(sqlite3 *db, struct meta_image *img, int64_t *nparts)
 		c->resource = xstrdup((const char *)sqlite3_column_text(st, 1));
 		c->name = xstrdup((const char *)sqlite3_column_text(st, 2));
 		c->value = xstrdup((const char *)sqlite3_column_text(st, 3));
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	/* Snapshots written before ACLs have no acls table: none. */
+	if (sqlite3_prepare_v2(db, "SELECT id, resource_type, resource,"
+	    " pattern_type, principal, host, operation, permission_type"
+	    " FROM acls ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct mi_acl *x;
+
+		if (sqlite3_column_bytes(st, 0) != 16 ||
+		    sqlite3_column_type(st, 2) == SQLITE_NULL ||
+		    sqlite3_column_type(st, 4) == SQLITE_NULL ||
+		    sqlite3_column_type(st, 5) == SQLITE_NULL)
+			goto fail;
+		img->acls = xreallocarray(img->acls, img->nacls + 1,
+		    sizeof(*img->acls));
+		x = &img->acls[img->nacls++];
+		memcpy(x->id.b, sqlite3_column_blob(st, 0), 16);
+		x->resource_type = (int8_t)sqlite3_column_int(st, 1);
+		x->resource = xstrdup((const char *)sqlite3_column_text(st, 2));
+		x->pattern = (int8_t)sqlite3_column_int(st, 3);
+		x->principal = xstrdup((const char *)sqlite3_column_text(st,
+		    4));
+		x->host = xstrdup((const char *)sqlite3_column_text(st, 5));
+		x->operation = (int8_t)sqlite3_column_int(st, 6);
+		x->permission = (int8_t)sqlite3_column_int(st, 7);
 	}
 	if (rc != SQLITE_DONE)
 		goto fail;

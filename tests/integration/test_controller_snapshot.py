@@ -216,14 +216,17 @@ def main():
                  lambda: image(tmp, f1) and image(tmp, f1)[3] == digest, 30)
 
         # A wiped follower rebuilds from the leader's snapshot.
+        # (its log still holds the lines of its first run: count them)
         q.stop(f2)
         shutil.rmtree(meta_dir(tmp, f2))
+        loads = logtext(tmp, f2).count("loaded the leader's snapshot")
         q.start(f2)
-        wait_for("FetchSnapshot install", lambda: "loaded the leader's "
-                 "snapshot" in logtext(tmp, f2), 60)
+        wait_for("FetchSnapshot install", lambda: logtext(tmp, f2).count(
+            "loaded the leader's snapshot") > loads, 60)
         wait_for("controller %d's rebuilt image" % f2,
                  lambda: image(tmp, f2) and image(tmp, f2)[3] == digest, 30)
-        assert snapshots(tmp, f2)
+        wait_for("controller %d's snapshot file" % f2,
+                 lambda: snapshots(tmp, f2), 30)
         print("controller %d rebuilt by FetchSnapshot: %s" %
               (f2, image(tmp, f2)))
         ok = True

@@ -4,7 +4,8 @@ One broker with PLAINTEXT, SASL_PLAINTEXT and SASL_SSL listeners and two
 users (broker.sasl.users):
 - kcat (PLAIN) and confluent-kafka (SCRAM-SHA-256, SCRAM-SHA-512, and
   SCRAM-SHA-512 over TLS) produce and consume; each listener advertises
-  its own endpoints;
+  its own endpoints; kafka-python (PLAIN through SaslHandshake v0 and a
+  raw token) too;
 - a wrong password and an unknown user fail with "Authentication failed";
 - a request other than ApiVersions/SaslHandshake/SaslAuthenticate before
   authentication closes the connection; a mechanism not enabled gets
@@ -98,6 +99,37 @@ def check_clients(b, p):
                 "SASL_SSL; wrong passwords and unknown users refused")
 
 
+def check_kafka_python(b):
+    """kafka-python 2.0.2 authenticates with SaslHandshake v0 followed by
+    a raw PLAIN token; a wrong password closes the connection."""
+    from kafka import KafkaConsumer, KafkaProducer
+    from kafka.errors import NoBrokersAvailable
+    sp = port_of(b, "SASL_PLAINTEXT")
+    auth = {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN",
+            "sasl_plain_username": "alice",
+            "sasl_plain_password": "alice-secret"}
+    p = KafkaProducer(bootstrap_servers=sp, **auth)
+    for i in range(100):
+        p.send("sasl-kafka-python", b"kp-%d" % i)
+    p.flush()
+    p.close()
+    c = KafkaConsumer("sasl-kafka-python", bootstrap_servers=sp,
+                      auto_offset_reset="earliest",
+                      consumer_timeout_ms=10000, **auth)
+    got = [m.value for m in c]
+    c.close()
+    assert got == [b"kp-%d" % i for i in range(100)], got[:5]
+    bad = dict(auth, sasl_plain_password="wrong")
+    try:
+        KafkaProducer(bootstrap_servers=sp, **bad).close()
+        raise AssertionError("kafka-python with a wrong password accepted")
+    except NoBrokersAvailable:
+        pass
+    assert "SASL PLAIN (v0): Authentication failed" in b.stderr()
+    harness.log("kafka-python: SASL PLAIN (handshake v0, raw token): 100 "
+                "messages produced and consumed; a wrong password refused")
+
+
 def check_protocol(b):
     sp = port_of(b, "SASL_PLAINTEXT")
     a = types.SimpleNamespace(port=int(sp.split(":")[1]))
@@ -143,6 +175,7 @@ def test():
         "broker.sasl.users=" + USERS], name="sasl").start()
     try:
         check_clients(b, p)
+        check_kafka_python(b)
         check_protocol(b)
     finally:
         b.stop()
