@@ -31,6 +31,19 @@ acl_k(const char *s)
 	return k;
 }
 
+/* An entry's error before it is acted on (why: its check's verdict). */
+static int16_t
+acl_precheck(bool leader, const char *why, struct kstr *msg)
+{
+	msg->len = -1;
+	if (!leader)
+		return KERR_NOT_CONTROLLER;
+	if (why == NULL)
+		return KERR_NONE;
+	*msg = acl_k(why);
+	return KERR_INVALID_REQUEST;
+}
+
 static void
 ctl_create_acls_lost(void *arg)
 {
@@ -70,21 +83,14 @@ ctl_create_acls(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 		    acl_s(cr->principal), acl_s(cr->host), cr->operation,
 		    cr->permission_type };
 		struct kp_access_control_entry_record ar;
-		const char *why;
 		bool dup = false;
 
 		kp_init(&kp_create_acls_response_acl_creation_result_desc,
 		    &res[i]);
-		res[i].error_message.len = -1;
-		if (!leader) {
-			res[i].error_code = KERR_NOT_CONTROLLER;
+		res[i].error_code = acl_precheck(leader, acl_binding_check(&b),
+		    &res[i].error_message);
+		if (res[i].error_code != KERR_NONE)
 			continue;
-		}
-		if ((why = acl_binding_check(&b)) != NULL) {
-			res[i].error_code = KERR_INVALID_REQUEST;
-			res[i].error_message = acl_k(why);
-			continue;
-		}
 		for (size_t k = 0; k < c->img->nacls && !dup; k++)
 			dup = acl_same(&b, &c->img->acls[k]);
 		if (dup)
@@ -158,21 +164,14 @@ ctl_delete_acls(struct ctl *c, const struct kp_req_hdr *h, struct rd *rd,
 		    acl_s(fr->principal_filter), acl_s(fr->host_filter),
 		    fr->operation, fr->permission_type };
 		struct kp_delete_acls_response_delete_acls_matching_acl *m;
-		const char *why;
 		int32_t nm = 0;
 
 		kp_init(&kp_delete_acls_response_delete_acls_filter_result_desc,
 		    &res[i]);
-		res[i].error_message.len = -1;
-		if (!leader) {
-			res[i].error_code = KERR_NOT_CONTROLLER;
+		res[i].error_code = acl_precheck(leader, acl_filter_check(&f),
+		    &res[i].error_message);
+		if (res[i].error_code != KERR_NONE)
 			continue;
-		}
-		if ((why = acl_filter_check(&f)) != NULL) {
-			res[i].error_code = KERR_INVALID_REQUEST;
-			res[i].error_message = acl_k(why);
-			continue;
-		}
 		m = kp_arena_alloc(a, (img->nacls + 1) * sizeof(*m));
 		for (size_t k = 0; k < img->nacls; k++) {
 			const struct mi_acl *x = &img->acls[k];
