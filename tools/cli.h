@@ -101,6 +101,7 @@ int	tool_console_producer(int, char **);
 int	tool_console_consumer(int, char **);
 int	tool_consumer_groups(int, char **);
 int	tool_configs(int, char **);
+int	tool_acls(int, char **);		/* cli_acls.c */
 int	tool_get_offsets(int, char **);
 int	tool_delete_records(int, char **);
 int	tool_storage(int, char **);		/* cli_storage.c */

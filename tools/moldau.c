@@ -15,6 +15,7 @@ static const struct cli_tool tools[] = {
 	{ "kafka-console-consumer", tool_console_consumer },
 	{ "kafka-consumer-groups", tool_consumer_groups },
 	{ "kafka-configs", tool_configs },
+	{ "kafka-acls", tool_acls },
 	{ "kafka-get-offsets", tool_get_offsets },
 	{ "kafka-delete-records", tool_delete_records },
 	{ "kafka-storage", tool_storage },
@@ -88,9 +89,9 @@ static const char usage[] =
     "[--status|--replication]\n\n"
     "Kafka-named tools (also installed as kafka-*.sh):\n"
     "  moldau kafka-topics|kafka-console-producer|kafka-console-consumer|\n"
-    "         kafka-consumer-groups|kafka-configs|kafka-get-offsets|"
-    "kafka-delete-records|\n"
-    "         kafka-storage|kafka-metadata-quorum ARGS\n"
+    "         kafka-consumer-groups|kafka-configs|kafka-acls|"
+    "kafka-get-offsets|\n"
+    "         kafka-delete-records|kafka-storage|kafka-metadata-quorum ARGS\n"
     "Each takes --help.  The default bootstrap server is "
     CLI_DEFAULT_BOOTSTRAP ".\n";
 

@@ -84,7 +84,15 @@ class Cluster:
         return self._admin
 
     def leaders(self, topic):
-        md = self.admin().list_topics(topic, timeout=10)
+        """{partition: (leader, isr)}; while a killed broker's connection
+        is still being given up on, a metadata request can time out:
+        then {0: (-1, [])}, which no wait_for here accepts."""
+        from confluent_kafka import KafkaException
+        try:
+            md = self.admin().list_topics(topic, timeout=10)
+        except KafkaException as e:
+            harness.log("metadata: %s (asked again)" % e)
+            return {0: (-1, [])}
         return {p.id: (p.leader, list(p.isrs))
                 for p in md.topics[topic].partitions.values()}
 
