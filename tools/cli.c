@@ -66,6 +66,29 @@ cli_bad_option(const char *tool, int argc, char **argv, int c)
 	return cli_usage_err(tool, "unknown option %s", arg);
 }
 
+int
+cli_getopts(const char *tool, int argc, char **argv,
+    const struct option *longopts, int help, int (*one)(void *, int),
+    void *arg)
+{
+	int c, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		if (c == help)
+			return -1;
+		if (c == '?' || c == ':')
+			return cli_bad_option(tool, argc, argv, c);
+		if ((rc = one(arg, c)) != CLI_OK)
+			return rc;
+	}
+	if (optind < argc)
+		return cli_usage_err(tool, "unexpected argument '%s'",
+		    argv[optind]);
+	return CLI_OK;
+}
+
 bool
 cli_parse_i64(const char *s, int64_t *v)
 {

@@ -54,6 +54,14 @@ int	cli_usage_err(const char *tool, const char *fmt, ...)
 int	cli_help(const char *text);
 /* The bad option getopt_long just reported, as one line; CLI_USAGE. */
 int	cli_bad_option(const char *tool, int argc, char **argv, int c);
+/*
+ * getopt_long over argv (long options only), each option handed to
+ * one(arg, code); -1 at help (the caller prints it), a usage error for a
+ * bad option or a stray argument, else one()'s first failure or CLI_OK.
+ */
+int	cli_getopts(const char *tool, int argc, char **argv,
+	    const struct option *, int help, int (*one)(void *, int),
+	    void *arg);
 bool	cli_parse_i64(const char *, int64_t *);
 bool	cli_parse_i32(const char *, int32_t *);
 

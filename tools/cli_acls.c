@@ -527,8 +527,10 @@ parse_value(struct aopts *o, int c)
 }
 
 static int
-parse_flag(struct aopts *o, int c)
+parse_flag(void *arg, int c)
 {
+	struct aopts *o = arg;
+
 	switch (c) {
 	case O_ADD:
 		return set_action(o, A_ADD);
@@ -679,21 +681,11 @@ check_change(struct aopts *o)
 static int
 parse(struct aopts *o, int argc, char **argv)
 {
-	int c, rc;
+	int rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-		if (c == O_HELP)
-			return -1;
-		if (c == '?' || c == ':')
-			return cli_bad_option(TOOL, argc, argv, c);
-		if ((rc = parse_flag(o, c)) != CLI_OK)
-			return rc;
-	}
-	if (optind < argc)
-		return cli_usage_err(TOOL, "unexpected argument '%s'",
-		    argv[optind]);
+	if ((rc = cli_getopts(TOOL, argc, argv, longopts, O_HELP, parse_flag,
+	    o)) != CLI_OK)
+		return rc;
 	if (o->action == A_NONE)
 		return cli_usage_err(TOOL, "one of --add, --remove, --list is "
 		    "required");

@@ -109,8 +109,10 @@ add_items(struct copts *o, const char *arg, bool del)
 }
 
 static int
-parse_one(struct copts *o, int c)
+parse_one(void *arg, int c)
 {
+	struct copts *o = arg;
+
 	switch (c) {
 	case O_BOOTSTRAP:
 		o->bootstrap = optarg;
@@ -150,21 +152,11 @@ parse_one(struct copts *o, int c)
 static int
 parse(struct copts *o, int argc, char **argv)
 {
-	int c, rc;
+	int rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-		if (c == O_HELP)
-			return -1;
-		if (c == '?' || c == ':')
-			return cli_bad_option(TOOL, argc, argv, c);
-		if ((rc = parse_one(o, c)) != CLI_OK)
-			return rc;
-	}
-	if (optind < argc)
-		return cli_usage_err(TOOL, "unexpected argument '%s'",
-		    argv[optind]);
+	if ((rc = cli_getopts(TOOL, argc, argv, longopts, O_HELP, parse_one,
+	    o)) != CLI_OK)
+		return rc;
 	if (o->describe == o->alter)
 		return cli_usage_err(TOOL, "exactly one of --describe, --alter "
 		    "is required");

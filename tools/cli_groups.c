@@ -83,8 +83,10 @@ add_name(const char **v, size_t *n, const char *s)
 }
 
 static int
-parse_one(struct gopts *o, int c)
+parse_one(void *arg, int c)
 {
+	struct gopts *o = arg;
+
 	switch (c) {
 	case O_BOOTSTRAP:
 		o->bootstrap = optarg;
@@ -153,21 +155,11 @@ check_opts(const struct gopts *o)
 static int
 parse(struct gopts *o, int argc, char **argv)
 {
-	int c, rc;
+	int rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-		if (c == O_HELP)
-			return -1;
-		if (c == '?' || c == ':')
-			return cli_bad_option(TOOL, argc, argv, c);
-		if ((rc = parse_one(o, c)) != CLI_OK)
-			return rc;
-	}
-	if (optind < argc)
-		return cli_usage_err(TOOL, "unexpected argument '%s'",
-		    argv[optind]);
+	if ((rc = cli_getopts(TOOL, argc, argv, longopts, O_HELP, parse_one,
+	    o)) != CLI_OK)
+		return rc;
 	return check_opts(o);
 }
 
