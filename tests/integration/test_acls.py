@@ -80,6 +80,38 @@ def create_acl_as(sp, user):
     return err
 
 
+def group_read(sp, user, group, topic, want):
+    """user (SASL PLAIN, password user-pw) consumes topic in group from the
+    start until want messages (committing them then) or an error; returns
+    (values, error or None)."""
+    from confluent_kafka import Consumer, KafkaException
+    c = Consumer({"bootstrap.servers": sp,
+                  "security.protocol": "SASL_PLAINTEXT",
+                  "sasl.mechanisms": "PLAIN", "sasl.username": user,
+                  "sasl.password": user + "-pw", "group.id": group,
+                  "auto.offset.reset": "earliest",
+                  "enable.auto.commit": False})
+    c.subscribe([topic])
+    got, err = [], None
+    try:
+        for _ in range(60):
+            m = c.poll(0.5)
+            if m is None:
+                continue
+            if m.error():
+                err = m.error()
+                break
+            got.append(m.value())
+            if len(got) == want:
+                c.commit(asynchronous=False)
+                break
+    except KafkaException as e:
+        err = e.args[0]
+    finally:
+        c.close()
+    return got, err
+
+
 def acl_set(acls):
     return sorted((a.resource_pattern.resource_type,
                    a.resource_pattern.resource_name,
@@ -184,37 +216,9 @@ def check_acls(b, sp, root):
         "User:ANONYMOUS sees topics: %s" % md
 
     # consumer groups: READ on the group (prefix bob-)
-    from confluent_kafka import Consumer, KafkaException
-    conf = {"bootstrap.servers": sp, "security.protocol": "SASL_PLAINTEXT",
-            "sasl.mechanisms": "PLAIN", "sasl.username": "bob",
-            "sasl.password": "bob-pw", "auto.offset.reset": "earliest",
-            "enable.auto.commit": False}
-
-    def group_read(group):
-        c = Consumer(dict(conf, **{"group.id": group}))
-        c.subscribe(["secret"])
-        got, err = [], None
-        try:
-            for _ in range(60):
-                m = c.poll(0.5)
-                if m is None:
-                    continue
-                if m.error():
-                    err = m.error()
-                    break
-                got.append(m.value())
-                if len(got) == 50:
-                    c.commit(asynchronous=False)
-                    break
-        except KafkaException as e:
-            err = e.args[0]
-        finally:
-            c.close()
-        return got, err
-
-    got, err = group_read("bob-readers")
+    got, err = group_read(sp, "bob", "bob-readers", "secret", 50)
     assert len(got) == 50 and err is None, (len(got), err)
-    got, err = group_read("alice-readers")
+    got, err = group_read(sp, "bob", "alice-readers", "secret", 50)
     assert err is not None and err.code() == GROUP_AUTHORIZATION_FAILED, \
         (len(got), err)
 

@@ -22,7 +22,8 @@ import subprocess
 
 import harness
 from harness import Broker
-from test_acls import AUTHORIZER, GROUP_AUTHORIZATION_FAILED, admin, kcat_as
+from test_acls import (AUTHORIZER, GROUP_AUTHORIZATION_FAILED, admin,
+                       group_read, kcat_as)
 from test_sasl import port_of
 
 ACLS = os.path.join(harness.SRCDIR, "tools", "kafka-acls.sh")
@@ -100,35 +101,6 @@ def write_file(text):
     with open(p, "w") as f:
         f.write(text)
     return p
-
-
-def group_read(sp, group, topic):
-    """alice consumes topic with group; (messages, error or None)."""
-    from confluent_kafka import Consumer, KafkaException
-    c = Consumer({"bootstrap.servers": sp,
-                  "security.protocol": "SASL_PLAINTEXT",
-                  "sasl.mechanisms": "PLAIN", "sasl.username": "alice",
-                  "sasl.password": "alice-pw", "group.id": group,
-                  "auto.offset.reset": "earliest",
-                  "enable.auto.commit": False})
-    c.subscribe([topic])
-    got, err = [], None
-    try:
-        for _ in range(60):
-            m = c.poll(0.5)
-            if m is None:
-                continue
-            if m.error():
-                err = m.error()
-                break
-            got.append(m.value())
-            if len(got) == 3:
-                break
-    except KafkaException as e:
-        err = e.args[0]
-    finally:
-        c.close()
-    return got, err
 
 
 def usage_errors():
@@ -212,9 +184,9 @@ def check_acls(b):
                      ("WRITE", "READ", "DESCRIBE")},
             g1: {acl("User:alice", "READ")}}
     assert listing(out) == want, "after --consumer:\n%s" % out
-    got, err = group_read(sp, "g1", "secret")
+    got, err = group_read(sp, "alice", "g1", "secret", 3)
     assert err is None and got == lines.split(), (got, err)
-    got, err = group_read(sp, "g2", "secret")
+    got, err = group_read(sp, "alice", "g2", "secret", 3)
     assert err is not None and err.code() == GROUP_AUTHORIZATION_FAILED, \
         (got, err)
     harness.log("acls-cli: --consumer READ/DESCRIBE + group READ enforced")
