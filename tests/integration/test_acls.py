@@ -245,16 +245,22 @@ def check_acls(b, sp, root):
     return want
 
 
-def test():
-    check_disabled()
-    # fixed ports: the restart below comes back on the same ones
-    b = Broker(sets=[
+def acl_broker(name, users, extra=()):
+    """A broker with PLAINTEXT and SASL_PLAINTEXT listeners on fixed ports
+    (a restart comes back on them), users, the authorizer on and
+    User:admin a super user."""
+    return Broker(sets=[
         "broker.listeners=PLAINTEXT://127.0.0.1:%d,"
         "SASL_PLAINTEXT://127.0.0.1:%d" % (harness.free_port(),
                                            harness.free_port()),
-        "broker.sasl.users=" + USERS,
+        "broker.sasl.users=" + users,
         "broker.authorizer.class.name=" + AUTHORIZER,
-        "broker.super.users=User:admin"], name="acl").start()
+        "broker.super.users=User:admin"] + list(extra), name=name)
+
+
+def test():
+    check_disabled()
+    b = acl_broker("acl", USERS).start()
     try:
         root = admin(port_of(b, "SASL_PLAINTEXT"), "admin")
         want = check_acls(b, port_of(b, "SASL_PLAINTEXT"), root)

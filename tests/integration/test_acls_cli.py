@@ -22,7 +22,7 @@ import subprocess
 
 import harness
 from harness import Broker
-from test_acls import (AUTHORIZER, GROUP_AUTHORIZATION_FAILED, admin,
+from test_acls import (GROUP_AUTHORIZATION_FAILED, acl_broker, admin,
                        group_read, kcat_as)
 from test_sasl import port_of
 
@@ -266,14 +266,8 @@ def check_acls(b):
 def test():
     usage_errors()
     check_disabled()
-    b = Broker(sets=[
-        "broker.listeners=PLAINTEXT://127.0.0.1:%d,"
-        "SASL_PLAINTEXT://127.0.0.1:%d" % (harness.free_port(),
-                                           harness.free_port()),
-        "broker.sasl.users=" + USERS,
-        "broker.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256",
-        "broker.authorizer.class.name=" + AUTHORIZER,
-        "broker.super.users=User:admin"], name="acl-cli")
+    b = acl_broker("acl-cli", USERS, [
+        "broker.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256"])
     with b:
         check_acls(b)
 
