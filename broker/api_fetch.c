@@ -214,10 +214,22 @@ fetch_follower(struct broker *b, struct req *r, struct partition *p,
 	return true;
 }
 
+/* Followers need CLUSTER_ACTION, consumers READ on the topic. */
+static bool
+fetch_allowed(struct broker *b, struct req *r, const struct topic *t)
+{
+	if (fetch_replica(r) >= 0)
+		return authz_cluster(b, r, ACL_OP_CLUSTER_ACTION);
+	return authz_allowed(b, r, ACL_RES_TOPIC, t->name, strlen(t->name),
+	    ACL_OP_READ);
+}
+
+/* allowed: fetch_allowed for t (asked once per topic). */
 static void
 fetch_partition(struct broker *b, struct req *r, struct topic *t,
-    const struct kp_fetch_request_fetch_partition *fp, fetch_part_resp *pr,
-    size_t *budget, bool *first, struct fetch_files *ff)
+    bool allowed, const struct kp_fetch_request_fetch_partition *fp,
+    fetch_part_resp *pr, size_t *budget, bool *first,
+    struct fetch_files *ff)
 {
 	int32_t replica = fetch_replica(r);
 	struct partition *p;
@@ -235,10 +247,7 @@ fetch_partition(struct broker *b, struct req *r, struct topic *t,
 		pr->high_watermark = -1;
 		return;
 	}
-	/* Followers need CLUSTER_ACTION, consumers READ on the topic. */
-	if (replica >= 0 ? !authz_cluster(b, r, ACL_OP_CLUSTER_ACTION) :
-	    !authz_allowed(b, r, ACL_RES_TOPIC, t->name, strlen(t->name),
-	    ACL_OP_READ)) {
+	if (!allowed) {
 		pr->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
 		pr->high_watermark = -1;
 		return;
@@ -315,6 +324,7 @@ fetch_respond(struct broker *b, struct req *r)
 		const fetch_topic *ft = &req->topics.v[i];
 		struct topic *t = fetch_topic_lookup(b, r, ft);
 		int32_t np = ft->partitions.n > 0 ? ft->partitions.n : 0;
+		bool allowed = t != NULL && fetch_allowed(b, r, t);
 		fetch_part_resp *pr;
 
 		kp_init(&kp_fetch_response_fetchable_topic_response_desc,
@@ -325,8 +335,9 @@ fetch_respond(struct broker *b, struct req *r)
 		    (size_t)(np ? np : 1) * sizeof(*pr));
 		for (int32_t j = 0; j < np; j++) {
 			kp_init(&kp_fetch_response_partition_data_desc, &pr[j]);
-			fetch_partition(b, r, t, &ft->partitions.v[j], &pr[j],
-			    &budget, &first, &ff);
+			fetch_partition(b, r, t, allowed,
+			    &ft->partitions.v[j], &pr[j], &budget, &first,
+			    &ff);
 		}
 		tr[i].partitions.v = pr;
 		tr[i].partitions.n = np;
