@@ -15,6 +15,7 @@ users (broker.sasl.users):
 
 import re
 import struct
+import time
 import types
 
 import harness
@@ -30,7 +31,14 @@ PORT_RE = r"ready: .*%s://127\.0\.0\.1:([0-9]+)"
 
 
 def port_of(b, name):
-    m = re.search(PORT_RE % name, b.stderr())
+    """The port of b's listener name, from the ready line that lists every
+    listener (the supervisor's, written just after the broker's own)."""
+    deadline = time.monotonic() + 10
+    while True:
+        m = re.search(PORT_RE % name, b.stderr())
+        if m or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert m, "no %s listener in:\n%s" % (name, b.stderr_tail())
     return "127.0.0.1:" + m.group(1)
 
