@@ -173,6 +173,7 @@ TAILQ_HEAD(topic_list, topic);
 struct topics {
 	char			*data_dir;
 	const struct mo_config	*cfg;		/* topic config defaults */
+	struct dropper		*syncer;	/* file_sync; NULL: inline */
 	struct topic_list	 list;
 	size_t			 count;
 };

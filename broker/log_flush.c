@@ -186,9 +186,11 @@ flusher_syncs(const struct flusher *f)
 	return f->syncs;
 }
 
+/* A drop-behind step for seg, or (seg NULL) an fsync of path. */
 struct drop_job {
 	struct seg	*seg;
 	struct seg_drop	 d;
+	char		*path;
 };
 
 struct dropper {
@@ -223,6 +225,11 @@ dropper_main(void *arg)
 		d->n = 0;
 		pthread_mutex_unlock(&d->mu);
 		for (size_t i = 0; i < n; i++) {
+			if (work[i].seg == NULL) {
+				file_sync(NULL, work[i].path);
+				free(work[i].path);
+				continue;
+			}
 			seg_drop_run(work[i].seg, &work[i].d);
 			seg_unref(work[i].seg);
 		}
@@ -263,20 +270,61 @@ dropper_free(struct dropper *d)
 }
 
 static void
-dropper_queue(struct dropper *d, struct seg *s, const struct seg_drop *sd)
+dropper_push(struct dropper *d, const struct drop_job *j)
 {
-	struct drop_job j;
-
-	j.seg = seg_ref(s);
-	j.d = *sd;
 	pthread_mutex_lock(&d->mu);
 	if (d->n == d->cap) {
 		d->cap = d->cap == 0 ? 64 : d->cap * 2;
 		d->q = xreallocarray(d->q, d->cap, sizeof(*d->q));
 	}
-	d->q[d->n++] = j;
+	d->q[d->n++] = *j;
 	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
+}
+
+static void
+dropper_queue(struct dropper *d, struct seg *s, const struct seg_drop *sd)
+{
+	struct drop_job j = { .seg = seg_ref(s), .d = *sd };
+
+	dropper_push(d, &j);
+}
+
+/* fsync(2) what path names; ENOENT (removed meanwhile) is no error. */
+static void
+fsync_path(const char *path, int flags)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
+
+	if (fd < 0) {
+		if (errno != ENOENT)
+			log_warn("broker: open %s", path);
+		return;
+	}
+	if (fsync(fd) != 0)
+		log_warn("broker: fsync %s", path);
+	close(fd);
+}
+
+void
+file_sync(struct dropper *d, const char *path)
+{
+	struct drop_job j = { .seg = NULL };
+	char *dir, *slash;
+
+	if (d != NULL) {
+		j.path = xstrdup(path);
+		dropper_push(d, &j);
+		return;
+	}
+	fsync_path(path, 0);
+	/* The directory too: the file was renamed into place. */
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		fsync_path(dir, O_DIRECTORY);
+	}
+	free(dir);
 }
 
 void

@@ -230,6 +230,7 @@ logsvc_start(struct broker *b)
 	TAILQ_INIT(&ls->waits);
 	ls->flusher = flusher_new(b->base, logsvc_flushed, ls);
 	ls->dropper = dropper_new();
+	b->topics.syncer = ls->dropper;
 	ls->cleaner = cleaner_new(b->base);
 	ls->timer = event_new(b->base, -1, EV_PERSIST, logsvc_timer_cb, b);
 	event_add(ls->timer, &tv);
@@ -247,6 +248,7 @@ logsvc_stop(struct broker *b)
 	event_free(ls->timer);
 	cleaner_free(ls->cleaner);
 	flusher_free(ls->flusher);
+	b->topics.syncer = NULL;
 	dropper_free(ls->dropper);
 	free(ls->use);
 	while ((w = TAILQ_FIRST(&ls->waits)) != NULL) {

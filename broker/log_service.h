@@ -48,6 +48,12 @@ void	dropper_free(struct dropper *);
 void	dropper_note(struct dropper *, struct seg *, uint64_t window);
 /* Queue dropping all of s that is still cached. */
 void	dropper_all(struct dropper *, struct seg *);
+/*
+ * Make a small file just written and renamed into place durable: fsync it
+ * and its directory, on d's thread (queued behind the steps before it, so
+ * the event loop does not wait for the disk), or now if d is NULL.
+ */
+void	file_sync(struct dropper *d, const char *path);
 
 /* ---- log_cleaner.c ---- */
 

@@ -380,13 +380,13 @@ replica_apply(struct broker *b, struct partition *p,
 		log_info("broker %d: %s-%d: no longer a replica here: deleting "
 		    "its log", me, p->topic->name, p->index);
 		plog_reset(p->log, p->log->log_start);
-		lep_truncate(p, -1);
+		lep_truncate(b, p, -1);
 		p->hw = 0;
 	}
 	if (leader && (!was_leader || old_epoch != p->leader_epoch ||
 	    old_leader != p->leader)) {
 		/* Leading a new epoch: it starts at our log end. */
-		lep_assign(p, p->leader_epoch, p->log->log_end);
+		lep_assign(b, p, p->leader_epoch, p->log->log_end);
 		free(p->fols);
 		p->fols = xcalloc(p->nreplicas + 1, sizeof(*p->fols));
 		p->nfols = 0;
@@ -664,7 +664,7 @@ rf_append(struct broker *b, struct partition *p, const uint8_t *data,
 			goto out;
 		}
 		for (size_t i = 0; i < nb; i++)
-			lep_assign(p, epochs[i], base[i]);
+			lep_assign(b, p, epochs[i], base[i]);
 		if (plog_append(p->log, data + start, pos - start, base, last,
 		    maxts, sizes, nb) != 0) {
 			err = KERR_KAFKA_STORAGE_ERROR;
@@ -702,11 +702,11 @@ rf_partition(struct rfetch *f, struct topic *t,
 		/* Behind the leader's log start: start again from there. */
 		if (p->log->log_end < pd->log_start_offset) {
 			plog_reset(p->log, pd->log_start_offset);
-			lep_truncate(p, p->log->log_end);
+			lep_truncate(b, p, p->log->log_end);
 		} else if (pd->high_watermark >= 0 &&
 		    p->log->log_end > pd->high_watermark) {
 			plog_truncate(p->log, pd->high_watermark);
-			lep_truncate(p, p->log->log_end);
+			lep_truncate(b, p, p->log->log_end);
 		}
 		return;
 	default:
@@ -729,7 +729,7 @@ rf_partition(struct rfetch *f, struct topic *t,
 		    "%d: truncating to %" PRId64, self_id(b), t->name,
 		    p->index, f->leader, pd->diverging_epoch->epoch, end);
 		if (plog_truncate(p->log, end) == 0)
-			lep_truncate(p, p->log->log_end);
+			lep_truncate(b, p, p->log->log_end);
 		return;
 	}
 	if (pd->records.len > 0)

@@ -79,7 +79,8 @@ int16_t	replica_produce_check(const struct broker *, const struct partition *,
 
 /* ---- replica_log.c: epoch history and truncation ---- */
 /* Record that epoch starts at offset (a new leader, or a fetched batch). */
-void	lep_assign(struct partition *, int32_t epoch, int64_t offset);
+void	lep_assign(struct broker *, struct partition *, int32_t epoch,
+	    int64_t offset);
 /* The last epoch in the history, -1 when empty. */
 int32_t	lep_last_epoch(struct partition *);
 /*
@@ -88,7 +89,7 @@ int32_t	lep_last_epoch(struct partition *);
  */
 int64_t	lep_end_offset(struct partition *, int32_t want, int32_t *epoch);
 /* Forget epochs that start at or after end (the log was truncated). */
-void	lep_truncate(struct partition *, int64_t end);
+void	lep_truncate(struct broker *, struct partition *, int64_t end);
 void	lep_free(struct partition *);
 /* Drop everything from offset on (whole batches; a batch holding offset
  * goes too).  The log end is then at or below offset. */

@@ -19,6 +19,7 @@
 #include "err.h"
 #include "log.h"
 #include "log_segment.h"
+#include "log_service.h"
 #include "replica.h"
 #include "xmalloc.h"
 
@@ -96,8 +97,9 @@ lep_get(struct partition *p)
 	return l;
 }
 
+/* Written and renamed on the loop; fsynced on the dropper thread. */
 static void
-lep_save(struct partition *p)
+lep_save(struct broker *b, struct partition *p)
 {
 	struct lep *l = p->lep;
 	char *path, *tmp;
@@ -114,18 +116,20 @@ lep_save(struct partition *p)
 	for (size_t i = 0; ok && i < l->n; i++)
 		ok = fprintf(f, "%" PRId32 " %" PRId64 "\n", l->epochs[i],
 		    l->starts[i]) > 0;
-	ok = fflush(f) == 0 && ok && fsync(fileno(f)) == 0;
+	ok = fflush(f) == 0 && ok;
 	if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
 		log_warn("broker: write %s", path);
 		unlink(tmp);
-	}
+	} else
+		file_sync(b->topics.syncer, path);
 out:
 	free(tmp);
 	free(path);
 }
 
 void
-lep_assign(struct partition *p, int32_t epoch, int64_t offset)
+lep_assign(struct broker *b, struct partition *p, int32_t epoch,
+    int64_t offset)
 {
 	struct lep *l = lep_get(p);
 
@@ -135,7 +139,7 @@ lep_assign(struct partition *p, int32_t epoch, int64_t offset)
 	while (l->n > 0 && l->starts[l->n - 1] > offset)
 		l->n--;
 	lep_push(l, epoch, offset);
-	lep_save(p);
+	lep_save(b, p);
 }
 
 int32_t
@@ -164,7 +168,7 @@ lep_end_offset(struct partition *p, int32_t want, int32_t *epoch)
 }
 
 void
-lep_truncate(struct partition *p, int64_t end)
+lep_truncate(struct broker *b, struct partition *p, int64_t end)
 {
 	struct lep *l = lep_get(p);
 	size_t n = l->n;
@@ -173,7 +177,7 @@ lep_truncate(struct partition *p, int64_t end)
 	    !(l->n == 1 && end == l->starts[0]))
 		l->n--;
 	if (l->n != n)
-		lep_save(p);
+		lep_save(b, p);
 }
 
 void
