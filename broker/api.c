@@ -55,6 +55,8 @@ static const struct api_entry api_table[] = {
 	[KP_API_DESCRIBE_ACLS] = { 0, 3, api_describe_acls },
 	[KP_API_CREATE_ACLS] = { 0, 3, api_alter_acls },
 	[KP_API_DELETE_ACLS] = { 0, 3, api_alter_acls },
+	[KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS] = { 0, 0, api_describe_scram },
+	[KP_API_ALTER_USER_SCRAM_CREDENTIALS] = { 0, 0, api_alter_scram },
 	/* Decided by the controller: forwarded as they are. */
 	[KP_API_ELECT_LEADERS] = { 0, 2, api_forward_controller },
 	[KP_API_ALTER_PARTITION_REASSIGNMENTS] = { 0, 0,

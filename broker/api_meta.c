@@ -519,6 +519,84 @@ delete_topics_allowed(struct broker *b, struct req *r, bool *denied)
 	return all;
 }
 
+/*
+ * The controller's answer about the topics r may delete, in their order,
+ * merged with TOPIC_AUTHORIZATION_FAILED for the others (Kafka deletes
+ * what it may and refuses the rest).
+ */
+static void
+delete_topics_merge(struct broker *b, struct req *r, void *resp)
+{
+	const struct kp_delete_topics_request *req = r->msg;
+	const struct kp_delete_topics_response *cr = resp;
+	const bool *denied = r->hctx;
+	struct kp_delete_topics_response out;
+	struct kp_delete_topics_response_deletable_topic_result *res;
+	bool v6 = r->hdr.api_version >= 6;
+	int32_t n = v6 ? req->topics.n : req->topic_names.n, k = 0;
+
+	(void)b;
+	if (cr == NULL) {
+		req_close_conn(r, "the controller did not answer");
+		return;
+	}
+	kp_init(&kp_delete_topics_response_desc, &out);
+	res = api_alloc(r,
+	    &kp_delete_topics_response_deletable_topic_result_desc, (size_t)n);
+	for (int32_t i = 0; i < n; i++) {
+		if (!denied[i] && k < cr->responses.n) {
+			res[i] = cr->responses.v[k++];
+			continue;
+		}
+		if (v6) {
+			res[i].name = req->topics.v[i].name;
+			res[i].topic_id = req->topics.v[i].topic_id;
+		} else
+			res[i].name = req->topic_names.v[i];
+		res[i].error_code = denied[i] ?
+		    KERR_TOPIC_AUTHORIZATION_FAILED : KERR_UNKNOWN_SERVER_ERROR;
+		res[i].error_message = api_kstr_null();
+	}
+	out.throttle_time_ms = cr->throttle_time_ms;
+	out.responses.v = res;
+	out.responses.n = n;
+	req_respond(r, &kp_delete_topics_response_desc, &out);
+}
+
+/* Forward the topics that are not denied (there is one at least). */
+static void
+delete_topics_forward(struct broker *b, struct req *r, bool *denied)
+{
+	const struct kp_delete_topics_request *req = r->msg;
+	struct kp_delete_topics_request *fwd = api_new(r,
+	    &kp_delete_topics_request_desc, 1);
+	bool v6 = r->hdr.api_version >= 6;
+	int32_t n = v6 ? req->topics.n : req->topic_names.n, k = 0;
+
+	*fwd = *req;
+	if (v6)
+		fwd->topics.v = kp_arena_alloc(&r->arena,
+		    (size_t)n * sizeof(*fwd->topics.v));
+	else
+		fwd->topic_names.v = kp_arena_alloc(&r->arena,
+		    (size_t)n * sizeof(*fwd->topic_names.v));
+	for (int32_t i = 0; i < n; i++) {
+		if (denied[i])
+			continue;
+		if (v6)
+			fwd->topics.v[k++] = req->topics.v[i];
+		else
+			fwd->topic_names.v[k++] = req->topic_names.v[i];
+	}
+	if (v6)
+		fwd->topics.n = k;
+	else
+		fwd->topic_names.n = k;
+	r->hctx = denied;
+	meta_client_call(b->mc, r, KP_API_DELETE_TOPICS, r->hdr.api_version,
+	    fwd, delete_topics_merge);
+}
+
 void
 api_delete_topics(struct broker *b, struct req *r)
 {
@@ -536,6 +614,13 @@ api_delete_topics(struct broker *b, struct req *r)
 		meta_client_forward(b->mc, r);
 		return;
 	}
+	if (b->cfg->delete_topic_enable && b->mc != NULL) {
+		for (int32_t i = 0; i < n; i++)
+			if (!denied[i]) {
+				delete_topics_forward(b, r, denied);
+				return;
+			}
+	}
 	kp_init(&kp_delete_topics_response_desc, &resp);
 	res = api_alloc(r,
 	    &kp_delete_topics_response_deletable_topic_result_desc, (size_t)n);
@@ -548,11 +633,6 @@ api_delete_topics(struct broker *b, struct req *r)
 		if (denied[i]) {
 			res[i].error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
 			res[i].error_message = api_kstr_null();
-		} else if (!allowed) {
-			/* The request is forwarded whole or not at all. */
-			res[i].error_code = KERR_INVALID_REQUEST;
-			res[i].error_message = kstr_of("Not deleted: the "
-			    "request names topics you may not delete.");
 		} else {
 			res[i].error_code = KERR_TOPIC_DELETION_DISABLED;
 			res[i].error_message = kstr_of("Topic deletion is "

@@ -22,6 +22,8 @@
 #include "kerr.h"
 #include "kproto_gen.h"
 #include "log.h"
+#include "meta_client.h"
+#include "meta_image.h"
 #include "sasl_msg.h"
 #include "xmalloc.h"
 
@@ -34,12 +36,15 @@ enum {
 #define SCRAM_ITERATIONS	4096
 #define SCRAM_MAX_MSG		1024
 
+/* An exchange under way: the keys come from the metadata image (users
+   made with AlterUserScramCredentials) or from a configured password. */
 struct scram {
 	char		*client_first_bare;
 	char		*server_first;
 	char		*nonce;		/* client's + ours */
 	char		*user;
-	unsigned char	 salted[EVP_MAX_MD_SIZE];
+	unsigned char	 stored_key[EVP_MAX_MD_SIZE];
+	unsigned char	 server_key[EVP_MAX_MD_SIZE];
 };
 
 static const char *const mech_names[] = {
@@ -57,7 +62,8 @@ scram_free(struct scram *s)
 	free(s->server_first);
 	free(s->nonce);
 	free(s->user);
-	OPENSSL_cleanse(s->salted, sizeof(s->salted));
+	OPENSSL_cleanse(s->stored_key, sizeof(s->stored_key));
+	OPENSSL_cleanse(s->server_key, sizeof(s->server_key));
 	free(s);
 }
 
@@ -238,6 +244,28 @@ b64(const unsigned char *p, size_t n)
 	return out;
 }
 
+/* StoredKey and ServerKey of a password (RFC 5802). */
+static bool
+scram_password_keys(const EVP_MD *md, const char *pw, const unsigned char
+    *salt, size_t saltlen, int iterations, unsigned char *stored,
+    unsigned char *server)
+{
+	unsigned char salted[EVP_MAX_MD_SIZE], client[EVP_MAX_MD_SIZE];
+	unsigned int n;
+	bool ok;
+
+	ok = PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, (int)saltlen,
+	    iterations, md, EVP_MD_size(md), salted) == 1 &&
+	    HMAC(md, salted, EVP_MD_size(md), (const unsigned char *)
+	    "Client Key", 10, client, &n) != NULL &&
+	    EVP_Digest(client, n, stored, NULL, md, NULL) == 1 &&
+	    HMAC(md, salted, EVP_MD_size(md), (const unsigned char *)
+	    "Server Key", 10, server, &n) != NULL;
+	OPENSSL_cleanse(salted, sizeof(salted));
+	OPENSSL_cleanse(client, sizeof(client));
+	return ok;
+}
+
 static void
 scram_first(struct broker *b, struct req *r, const char *msg,
     struct kp_sasl_authenticate_response *resp)
@@ -246,6 +274,9 @@ scram_first(struct broker *b, struct req *r, const char *msg,
 	const EVP_MD *md = scram_md(a->mech);
 	unsigned char salt[16], rnd[18];
 	const char *bare, *cnonce, *pw;
+	const struct meta_image *img;
+	const struct mi_scram *cred;
+	int iterations = SCRAM_ITERATIONS;
 	size_t clen;
 	struct scram *s;
 	char *salt64, *rnd64, *user;
@@ -259,24 +290,37 @@ scram_first(struct broker *b, struct req *r, const char *msg,
 	s = xcalloc(1, sizeof(*s));
 	a->scram = s;
 	s->user = user;
-	if ((pw = sasl_password(b, s->user, strlen(s->user))) == NULL) {
+	img = b->mc != NULL ? meta_client_image(b->mc) : NULL;
+	cred = img != NULL ? meta_image_scram(img, user, strlen(user),
+	    a->mech == SASL_MECH_SCRAM_512 ? MI_SCRAM_SHA_512 :
+	    MI_SCRAM_SHA_256) : NULL;
+	if (cred != NULL) {
+		memcpy(s->stored_key, cred->stored_key, cred->key_len);
+		memcpy(s->server_key, cred->server_key, cred->key_len);
+		iterations = cred->iterations;
+		salt64 = b64(cred->salt, cred->salt_len);
+	} else if ((pw = sasl_password(b, s->user, strlen(s->user))) ==
+	    NULL) {
 		sasl_fail(r, resp, "Authentication failed: Invalid username "
 		    "or password");
 		return;
-	}
-	if (RAND_bytes(salt, sizeof(salt)) != 1 ||
-	    RAND_bytes(rnd, sizeof(rnd)) != 1 ||
-	    PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, sizeof(salt),
-	    SCRAM_ITERATIONS, md, EVP_MD_size(md), s->salted) != 1) {
+	} else if (RAND_bytes(salt, sizeof(salt)) != 1 ||
+	    !scram_password_keys(md, pw, salt, sizeof(salt), iterations,
+	    s->stored_key, s->server_key)) {
+		sasl_fail(r, resp, "Authentication failed: no randomness");
+		return;
+	} else
+		salt64 = b64(salt, sizeof(salt));
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		free(salt64);
 		sasl_fail(r, resp, "Authentication failed: no randomness");
 		return;
 	}
 	s->client_first_bare = xstrdup(bare);
-	salt64 = b64(salt, sizeof(salt));
 	rnd64 = b64(rnd, sizeof(rnd));
 	xasprintf(&s->nonce, "%.*s%s", (int)clen, cnonce, rnd64);
 	xasprintf(&s->server_first, "r=%s,s=%s,i=%d", s->nonce, salt64,
-	    SCRAM_ITERATIONS);
+	    iterations);
 	free(salt64);
 	free(rnd64);
 	resp->auth_bytes.p = (const uint8_t *)s->server_first;
@@ -292,9 +336,9 @@ scram_final(struct req *r, const char *msg,
 	struct scram *s = a->scram;
 	const EVP_MD *md = scram_md(a->mech);
 	unsigned int klen = (unsigned int)EVP_MD_size(md), slen;
-	unsigned char ckey[EVP_MAX_MD_SIZE], stored[EVP_MAX_MD_SIZE];
+	unsigned char ckey[EVP_MAX_MD_SIZE];
 	unsigned char csig[EVP_MAX_MD_SIZE], proof[EVP_MAX_MD_SIZE + 3];
-	unsigned char skey[EVP_MAX_MD_SIZE], ssig[EVP_MAX_MD_SIZE];
+	unsigned char ssig[EVP_MAX_MD_SIZE];
 	unsigned char check[EVP_MAX_MD_SIZE];
 	const char *nonce;
 	size_t nlen, plen, wlen;
@@ -316,25 +360,20 @@ scram_final(struct req *r, const char *msg,
 	}
 	xasprintf(&auth, "%s,%s,%.*s", s->client_first_bare, s->server_first,
 	    (int)wlen, msg);
-	HMAC(md, s->salted, (int)klen, (const unsigned char *)"Client Key",
-	    10, ckey, &slen);
-	EVP_Digest(ckey, klen, stored, NULL, md, NULL);
-	HMAC(md, stored, (int)klen, (const unsigned char *)auth, strlen(auth),
-	    csig, &slen);
+	HMAC(md, s->stored_key, (int)klen, (const unsigned char *)auth,
+	    strlen(auth), csig, &slen);
 	for (unsigned int i = 0; i < klen; i++)
 		ckey[i] = proof[i] ^ csig[i];
 	EVP_Digest(ckey, klen, check, NULL, md, NULL);
-	if (CRYPTO_memcmp(check, stored, klen) != 0) {
+	if (CRYPTO_memcmp(check, s->stored_key, klen) != 0) {
 		free(auth);
 		sasl_fail(r, resp, "Authentication failed during "
 		    "authentication due to invalid credentials with SASL "
 		    "mechanism");
 		return;
 	}
-	HMAC(md, s->salted, (int)klen, (const unsigned char *)"Server Key",
-	    10, skey, &slen);
-	HMAC(md, skey, (int)klen, (const unsigned char *)auth, strlen(auth),
-	    ssig, &slen);
+	HMAC(md, s->server_key, (int)klen, (const unsigned char *)auth,
+	    strlen(auth), ssig, &slen);
 	free(auth);
 	sig64 = b64(ssig, klen);
 	xasprintf(&final, "v=%s", sig64);

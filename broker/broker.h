@@ -350,6 +350,9 @@ bool	authz_some(struct broker *, struct req *, int8_t type, int8_t op);
 void	api_describe_acls(struct broker *, struct req *);
 /* CreateAcls and DeleteAcls. */
 void	api_alter_acls(struct broker *, struct req *);
+/* api_scram.c */
+void	api_describe_scram(struct broker *, struct req *);
+void	api_alter_scram(struct broker *, struct req *);
 void	api_dispatch(struct broker *, struct req *);
 void	api_unsupported_version(struct broker *, struct req *);
 

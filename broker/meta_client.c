@@ -901,6 +901,10 @@ mc_not_controller(int16_t api, const void *resp)
 		MC_ANY_NOT_CONTROLLER(struct kp_delete_acls_response,
 		    filter_results);
 		break;
+	case KP_API_ALTER_USER_SCRAM_CREDENTIALS:
+		MC_ANY_NOT_CONTROLLER(
+		    struct kp_alter_user_scram_credentials_response, results);
+		break;
 	default:
 		break;
 	}

@@ -681,6 +681,15 @@ ssl_password_cb(char *buf, int size, int rw, void *arg)
 }
 
 /* The TLS context of SSL listeners from the broker's ssl.* settings. */
+static bool
+scram_enabled(const struct mo_config *cfg)
+{
+	for (size_t i = 0; i < cfg->sasl_enabled_mechanisms.n; i++)
+		if (strncmp(cfg->sasl_enabled_mechanisms.v[i], "SCRAM-", 6) == 0)
+			return true;
+	return false;
+}
+
 static int
 net_ssl_ctx(struct broker *b)
 {
@@ -767,9 +776,12 @@ net_listen(struct broker *b)
 		lsn->tls = strcmp(lsn->name, "SSL") == 0 ||
 		    strcmp(lsn->name, "SASL_SSL") == 0;
 		lsn->sasl = strncmp(lsn->name, "SASL_", 5) == 0;
-		if (lsn->sasl && cfg->sasl_users.n == 0) {
+		/* SCRAM users may come later (AlterUserScramCredentials);
+		   PLAIN has only the configured ones. */
+		if (lsn->sasl && cfg->sasl_users.n == 0 && !scram_enabled(cfg)) {
 			log_warnx("broker: listener %s: SASL needs "
-			    "broker.sasl.users (name:password entries)",
+			    "broker.sasl.users (name:password entries) or a "
+			    "SCRAM mechanism in broker.sasl.enabled.mechanisms",
 			    cfg->listeners.v[i]);
 			return -1;
 		}

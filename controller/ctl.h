@@ -100,6 +100,9 @@ int	ctl_create_acls(struct ctl *, const struct kp_req_hdr *, struct rd *,
 	    struct wbuf *, uint64_t token, struct kp_arena *);
 int	ctl_delete_acls(struct ctl *, const struct kp_req_hdr *, struct rd *,
 	    struct wbuf *, uint64_t token, struct kp_arena *);
+/* ctl_scram.c */
+int	ctl_alter_scram(struct ctl *, const struct kp_req_hdr *, struct rd *,
+	    struct wbuf *, uint64_t token, struct kp_arena *);
 /* IncrementalAlterConfigs of topic configs (ctl_config.c). */
 int	ctl_alter_configs(struct ctl *, const struct kp_req_hdr *, struct rd *,
 	    struct wbuf *, uint64_t token, struct kp_arena *);

@@ -1122,6 +1122,9 @@ ctl_api(const struct kp_req_hdr *h, struct rd *r, struct wbuf *w,
 	case KP_API_DELETE_ACLS:
 		rc = ctl_delete_acls(c, h, r, w, token, &a);
 		break;
+	case KP_API_ALTER_USER_SCRAM_CREDENTIALS:
+		rc = ctl_alter_scram(c, h, r, w, token, &a);
+		break;
 	default:
 		rc = -1;
 		break;

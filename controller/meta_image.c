@@ -35,6 +35,8 @@ static const struct mi_rec_type mi_types[] = {
 	{ MI_REC_ACL, 0, &kp_access_control_entry_record_desc },
 	{ MI_REC_REMOVE_ACL, 0, &kp_remove_access_control_entry_record_desc },
 	{ MI_REC_NO_OP, 0, &kp_no_op_record_desc },
+	{ MI_REC_SCRAM, 0, &kp_user_scram_credential_record_desc },
+	{ MI_REC_REMOVE_SCRAM, 0, &kp_remove_user_scram_credential_record_desc },
 };
 
 struct meta_image *
@@ -111,6 +113,13 @@ mi_acl_clear(struct mi_acl *a)
 	free(a->host);
 }
 
+static void
+mi_scram_clear(struct mi_scram *c)
+{
+	free(c->user);
+	free(c->salt);
+}
+
 void
 meta_image_free(struct meta_image *img)
 {
@@ -127,6 +136,9 @@ meta_image_free(struct meta_image *img)
 	for (i = 0; i < img->nacls; i++)
 		mi_acl_clear(&img->acls[i]);
 	free(img->acls);
+	for (i = 0; i < img->nscram; i++)
+		mi_scram_clear(&img->scram[i]);
+	free(img->scram);
 	free(img->brokers);
 	free(img->topics);
 	free(img->configs);
@@ -200,6 +212,16 @@ meta_image_dup(const struct meta_image *src)
 		img->acls[i].principal = xstrdup(src->acls[i].principal);
 		img->acls[i].host = xstrdup(src->acls[i].host);
 	}
+	img->scram = xcalloc(src->nscram + 1, sizeof(*img->scram));
+	for (i = 0; i < src->nscram; i++) {
+		img->scram[i] = src->scram[i];
+		img->scram[i].user = xstrdup(src->scram[i].user);
+		img->scram[i].salt = xmalloc(src->scram[i].salt_len + 1);
+		if (src->scram[i].salt_len > 0)
+			memcpy(img->scram[i].salt, src->scram[i].salt,
+			    src->scram[i].salt_len);
+	}
+	img->nscram = src->nscram;
 	return img;
 }
 
@@ -636,6 +658,120 @@ mi_acl_remove(struct meta_image *img, const struct kuuid *id)
 	img->nacls--;
 }
 
+size_t
+mi_scram_key_len(int8_t mechanism)
+{
+	return mechanism == MI_SCRAM_SHA_256 ? 32 :
+	    mechanism == MI_SCRAM_SHA_512 ? 64 : 0;
+}
+
+/* Position of (user, mechanism) in the sorted credentials. */
+static size_t
+mi_scram_pos(const struct meta_image *img, const char *user, size_t len,
+    int8_t mech, bool *found)
+{
+	size_t lo = 0, hi = img->nscram;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct mi_scram *c = &img->scram[mid];
+		size_t cl = strlen(c->user);
+		int d = memcmp(c->user, user, cl < len ? cl : len);
+
+		if (d == 0)
+			d = cl < len ? -1 : cl > len ? 1 :
+			    c->mechanism - mech;
+		if (d == 0) {
+			*found = true;
+			return mid;
+		}
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const struct mi_scram *
+meta_image_scram(const struct meta_image *img, const char *user, size_t len,
+    int8_t mechanism)
+{
+	bool found;
+	size_t i = mi_scram_pos(img, user, len, mechanism, &found);
+
+	return found ? &img->scram[i] : NULL;
+}
+
+void
+meta_image_scram_put(struct meta_image *img, const struct mi_scram *c)
+{
+	bool found;
+	size_t i = mi_scram_pos(img, c->user, strlen(c->user), c->mechanism,
+	    &found);
+
+	if (found)
+		mi_scram_clear(&img->scram[i]);
+	else {
+		img->scram = xreallocarray(img->scram, img->nscram + 1,
+		    sizeof(*img->scram));
+		memmove(&img->scram[i + 1], &img->scram[i],
+		    (img->nscram - i) * sizeof(*img->scram));
+		img->nscram++;
+	}
+	img->scram[i] = *c;
+	img->scram[i].user = xstrdup(c->user);
+	img->scram[i].salt = xmalloc(c->salt_len + 1);
+	if (c->salt_len > 0)
+		memcpy(img->scram[i].salt, c->salt, c->salt_len);
+}
+
+/* A record with keys of the wrong size for its mechanism is ignored. */
+static void
+mi_scram_add(struct meta_image *img,
+    const struct kp_user_scram_credential_record *r)
+{
+	struct mi_scram c = { 0 };
+	size_t kl = mi_scram_key_len(r->mechanism);
+	char *user = mi_str(r->name);
+
+	if (user == NULL || kl == 0 || r->stored_key.len != (int32_t)kl ||
+	    r->server_key.len != (int32_t)kl || r->salt.len < 0) {
+		free(user);
+		return;
+	}
+	c.user = user;
+	c.mechanism = r->mechanism;
+	c.iterations = r->iterations;
+	c.salt = (uint8_t *)(uintptr_t)r->salt.p;
+	c.salt_len = (size_t)r->salt.len;
+	memcpy(c.stored_key, r->stored_key.p, kl);
+	memcpy(c.server_key, r->server_key.p, kl);
+	c.key_len = kl;
+	meta_image_scram_put(img, &c);
+	free(user);
+}
+
+static void
+mi_scram_remove(struct meta_image *img,
+    const struct kp_remove_user_scram_credential_record *r)
+{
+	bool found;
+	size_t i;
+
+	if (r->name.len < 0)
+		return;
+	i = mi_scram_pos(img, r->name.p, (size_t)r->name.len, r->mechanism,
+	    &found);
+	if (!found)
+		return;
+	mi_scram_clear(&img->scram[i]);
+	memmove(&img->scram[i], &img->scram[i + 1],
+	    (img->nscram - i - 1) * sizeof(*img->scram));
+	img->nscram--;
+}
+
 static void
 mi_apply_one(struct meta_image *img, int16_t type, const void *rec)
 {
@@ -689,6 +825,12 @@ mi_apply_one(struct meta_image *img, int16_t type, const void *rec)
 		mi_acl_remove(img,
 		    &((const struct kp_remove_access_control_entry_record *)
 		    rec)->id);
+		break;
+	case MI_REC_SCRAM:
+		mi_scram_add(img, rec);
+		break;
+	case MI_REC_REMOVE_SCRAM:
+		mi_scram_remove(img, rec);
 		break;
 	case MI_REC_PRODUCER_IDS: {
 		const struct kp_producer_ids_record *p = rec;
@@ -782,6 +924,7 @@ meta_image_equal(const struct meta_image *a, const struct meta_image *b)
 
 	if (a->nbrokers != b->nbrokers || a->ntopics != b->ntopics ||
 	    a->nconfigs != b->nconfigs || a->nacls != b->nacls ||
+	    a->nscram != b->nscram ||
 	    a->next_producer_id != b->next_producer_id ||
 	    a->metadata_version != b->metadata_version)
 		return false;
@@ -834,6 +977,18 @@ meta_image_equal(const struct meta_image *a, const struct meta_image *b)
 		    strcmp(x->resource, y->resource) != 0 ||
 		    strcmp(x->principal, y->principal) != 0 ||
 		    strcmp(x->host, y->host) != 0)
+			return false;
+	}
+	for (i = 0; i < a->nscram; i++) {
+		const struct mi_scram *x = &a->scram[i], *y = &b->scram[i];
+
+		if (strcmp(x->user, y->user) != 0 ||
+		    x->mechanism != y->mechanism ||
+		    x->iterations != y->iterations ||
+		    x->salt_len != y->salt_len || x->key_len != y->key_len ||
+		    memcmp(x->salt, y->salt, x->salt_len) != 0 ||
+		    memcmp(x->stored_key, y->stored_key, x->key_len) != 0 ||
+		    memcmp(x->server_key, y->server_key, x->key_len) != 0)
 			return false;
 	}
 	return true;
@@ -927,6 +1082,18 @@ meta_image_digest(const struct meta_image *img)
 		fnv_str(&h, a->host);
 		fnv_i64(&h, a->operation);
 		fnv_i64(&h, a->permission);
+	}
+	/* Likewise only when there are SCRAM credentials. */
+	for (i = 0; i < img->nscram; i++) {
+		const struct mi_scram *c = &img->scram[i];
+
+		fnv_str(&h, c->user);
+		fnv_i64(&h, c->mechanism);
+		fnv_i64(&h, c->iterations);
+		fnv_i64(&h, (int64_t)c->salt_len);
+		fnv(&h, c->salt, c->salt_len);
+		fnv(&h, c->stored_key, c->key_len);
+		fnv(&h, c->server_key, c->key_len);
 	}
 	fnv_i64(&h, img->next_producer_id);
 	fnv_i64(&h, img->metadata_version);

@@ -38,6 +38,8 @@
 #define MI_REC_ACL			18	/* AccessControlEntryRecord */
 #define MI_REC_REMOVE_ACL		19
 #define MI_REC_NO_OP			20
+#define MI_REC_SCRAM			11	/* UserScramCredentialRecord */
+#define MI_REC_REMOVE_SCRAM		22
 
 struct mi_endpoint {
 	char		*name;
@@ -102,6 +104,26 @@ struct mi_acl {
 	int8_t		 permission;	/* 2 deny, 3 allow */
 };
 
+/* SCRAM mechanisms as the protocol numbers them. */
+#define MI_SCRAM_SHA_256	1
+#define MI_SCRAM_SHA_512	2
+#define MI_SCRAM_KEY_MAX	64	/* SHA-512 */
+
+/* A user's SCRAM credential for one mechanism (UserScramCredentialRecord). */
+struct mi_scram {
+	char	*user;
+	int8_t	 mechanism;	/* MI_SCRAM_SHA_256, MI_SCRAM_SHA_512 */
+	int32_t	 iterations;
+	uint8_t	*salt;
+	size_t	 salt_len;
+	uint8_t	 stored_key[MI_SCRAM_KEY_MAX];
+	uint8_t	 server_key[MI_SCRAM_KEY_MAX];
+	size_t	 key_len;	/* 32 or 64: the mechanism's digest size */
+};
+
+/* The digest size of a SCRAM mechanism, 0 if it is none we know. */
+size_t	mi_scram_key_len(int8_t mechanism);
+
 struct meta_image {
 	struct mi_broker	*brokers;
 	size_t			 nbrokers;
@@ -111,6 +133,8 @@ struct meta_image {
 	size_t			 nconfigs;
 	struct mi_acl		*acls;		/* sorted by id */
 	size_t			 nacls;
+	struct mi_scram		*scram;		/* by user, then mechanism */
+	size_t			 nscram;
 	int64_t			 next_producer_id;
 	int16_t			 metadata_version;	/* 0: not set */
 	/* Log position: entries below end_offset are applied; last_epoch is
@@ -138,6 +162,11 @@ const struct mi_topic *meta_image_topic(const struct meta_image *,
 const struct mi_topic *meta_image_topic_by_id(const struct meta_image *,
 	    const struct kuuid *);
 size_t	meta_image_fenced(const struct meta_image *);
+/* user's credential for mechanism, or NULL. */
+const struct mi_scram *meta_image_scram(const struct meta_image *,
+	    const char *user, size_t len, int8_t mechanism);
+/* Add (or replace) one credential, as the record would. */
+void	meta_image_scram_put(struct meta_image *, const struct mi_scram *);
 
 /* Append one framed record to w. */
 int	meta_record_put(struct wbuf *, int16_t type, int16_t version,

@@ -40,7 +40,10 @@ static const char snap_schema[] =
     " value TEXT, PRIMARY KEY(resource_type, resource, name));"
     "CREATE TABLE acls(id BLOB PRIMARY KEY, resource_type INTEGER,"
     " resource TEXT, pattern_type INTEGER, principal TEXT, host TEXT,"
-    " operation INTEGER, permission_type INTEGER);";
+    " operation INTEGER, permission_type INTEGER);"
+    "CREATE TABLE scram(user TEXT, mechanism INTEGER, iterations INTEGER,"
+    " salt BLOB, stored_key BLOB, server_key BLOB,"
+    " PRIMARY KEY(user, mechanism));";
 
 static int
 snap_fsync_path(const char *path, bool dir)
@@ -142,7 +145,7 @@ static int
 snap_fill(sqlite3 *db, const struct meta_image *img)
 {
 	sqlite3_stmt *b = NULL, *e = NULL, *t = NULL, *p = NULL, *c = NULL,
-	    *s = NULL, *a = NULL;
+	    *s = NULL, *a = NULL, *u = NULL;
 	size_t i, j, nparts = 0;
 	char digest[32];
 	int rc = -1;
@@ -153,6 +156,7 @@ snap_fill(sqlite3 *db, const struct meta_image *img)
 	    snap_prep(db, "INSERT INTO partitions VALUES(?,?,?,?,?,?,?)", &p) ||
 	    snap_prep(db, "INSERT INTO configs VALUES(?,?,?,?)", &c) ||
 	    snap_prep(db, "INSERT INTO acls VALUES(?,?,?,?,?,?,?,?)", &a) ||
+	    snap_prep(db, "INSERT INTO scram VALUES(?,?,?,?,?,?)", &u) ||
 	    snap_prep(db, "INSERT INTO snapshot VALUES(?,?,?,?,?,?,?,?,?)", &s))
 		goto out;
 	for (i = 0; i < img->nbrokers; i++) {
@@ -226,6 +230,21 @@ snap_fill(sqlite3 *db, const struct meta_image *img)
 		if (snap_step(a) != 0)
 			goto out;
 	}
+	for (i = 0; i < img->nscram; i++) {
+		const struct mi_scram *x = &img->scram[i];
+
+		snap_text(u, 1, x->user);
+		sqlite3_bind_int(u, 2, x->mechanism);
+		sqlite3_bind_int(u, 3, x->iterations);
+		sqlite3_bind_blob(u, 4, x->salt, (int)x->salt_len,
+		    SQLITE_TRANSIENT);
+		sqlite3_bind_blob(u, 5, x->stored_key, (int)x->key_len,
+		    SQLITE_TRANSIENT);
+		sqlite3_bind_blob(u, 6, x->server_key, (int)x->key_len,
+		    SQLITE_TRANSIENT);
+		if (snap_step(u) != 0)
+			goto out;
+	}
 	snprintf(digest, sizeof(digest), "%016" PRIx64,
 	    meta_image_digest(img));
 	sqlite3_bind_int64(s, 1, img->end_offset);
@@ -245,6 +264,7 @@ out:
 	sqlite3_finalize(p);
 	sqlite3_finalize(c);
 	sqlite3_finalize(a);
+	sqlite3_finalize(u);
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -455,6 +475,37 @@ snap_load_tables(sqlite3 *db, struct meta_image *img, int64_t *nparts)
 		x->host = xstrdup((const char *)sqlite3_column_text(st, 5));
 		x->operation = (int8_t)sqlite3_column_int(st, 6);
 		x->permission = (int8_t)sqlite3_column_int(st, 7);
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	/* Snapshots written before SCRAM credentials have no such table. */
+	if (sqlite3_prepare_v2(db, "SELECT user, mechanism, iterations, salt,"
+	    " stored_key, server_key FROM scram ORDER BY user, mechanism", -1,
+	    &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct mi_scram x = { 0 };
+		size_t kl;
+		int sl = sqlite3_column_bytes(st, 3);
+
+		x.mechanism = (int8_t)sqlite3_column_int(st, 1);
+		kl = mi_scram_key_len(x.mechanism);
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL || kl == 0 ||
+		    sqlite3_column_bytes(st, 4) != (int)kl ||
+		    sqlite3_column_bytes(st, 5) != (int)kl)
+			goto fail;
+		x.user = (char *)(uintptr_t)sqlite3_column_text(st, 0);
+		x.iterations = sqlite3_column_int(st, 2);
+		x.salt = (uint8_t *)(uintptr_t)sqlite3_column_blob(st, 3);
+		x.salt_len = sl > 0 ? (size_t)sl : 0;
+		memcpy(x.stored_key, sqlite3_column_blob(st, 4), kl);
+		memcpy(x.server_key, sqlite3_column_blob(st, 5), kl);
+		x.key_len = kl;
+		meta_image_scram_put(img, &x);
 	}
 	if (rc != SQLITE_DONE)
 		goto fail;

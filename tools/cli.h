@@ -100,8 +100,72 @@ int	cli_raw_connect(const char *bootstrap);
 uint8_t	*cli_raw_call(int fd, int16_t key, int16_t ver,
 	    const struct kp_struct *, const void *msg, size_t *len);
 
+/*
+ * cli_raw_call() of req (the request of key's kp_msg) and the decoding of
+ * the response into resp: 0, or -1 with *buf NULL (no answer) or not
+ * (malformed).  resp's strings point into *buf and its arrays into a; the
+ * caller frees *buf and clears a, also after a failure.
+ */
+struct kp_arena;
+int	cli_raw_rpc(int fd, int16_t key, int16_t ver, const void *req,
+	    void *resp, struct kp_arena *a, uint8_t **buf);
+
 /* Kafka's text form of the topic's id; -1 when unknown. */
 int	cli_topic_id(struct cli *, const char *topic, char *, size_t);
+
+/* ---- cli_scram.c: SCRAM credentials of kafka-configs users ---- */
+#define SCRAM_DEFAULT_ITERATIONS 4096
+#define SCRAM_MAX_ITERATIONS	16384	/* Kafka brokers refuse more */
+#define SCRAM_SALT_LEN		32
+#define SCRAM_MAX_DIGEST	64	/* SHA-512 */
+#define SCRAM_NMECH		2
+
+/* Kafka's mechanism codes (AlterUserScramCredentials). */
+enum scram_mech {
+	SCRAM_UNKNOWN = 0,
+	SCRAM_SHA_256 = 1,
+	SCRAM_SHA_512 = 2
+};
+
+/* One "SCRAM-SHA-256=[iterations=N,password=P]". */
+struct scram_cred {
+	int8_t		 mech;
+	int32_t		 iterations;	/* or SCRAM_DEFAULT_ITERATIONS */
+	char		*password;
+};
+
+/* What --add-config and --delete-config ask for; {0} is empty. */
+struct scram_edit {
+	struct scram_cred	add[SCRAM_NMECH];
+	size_t			nadd;
+	int8_t			del[SCRAM_NMECH];
+	size_t			ndel;
+};
+
+/* "SCRAM-SHA-256", or "UNKNOWN". */
+const char *scram_mech_name(int8_t);
+/* The code of a mechanism name (exact), SCRAM_UNKNOWN if none. */
+int8_t	scram_mech_parse(const char *, size_t);
+/*
+ * Add an --add-config value ("MECH=[iterations=N,password=P],...", the
+ * brackets optional with one key) or a --delete-config value ("MECH,...")
+ * to e; -1 with a one-line message in err.  A mechanism may appear once in
+ * all of them.  e may be partly filled after a failure: clear it.
+ */
+int	scram_parse_add(struct scram_edit *e, const char *arg, char *err,
+	    size_t errsz);
+int	scram_parse_delete(struct scram_edit *e, const char *arg, char *err,
+	    size_t errsz);
+/* Wipe the passwords and free them. */
+void	scram_edit_clear(struct scram_edit *);
+/* PBKDF2-HMAC of the mechanism's hash, digest-sized: its length, or -1. */
+int	scram_salted_password(int8_t mech, const char *password,
+	    const uint8_t *salt, size_t saltlen, int32_t iterations,
+	    uint8_t *out, size_t outsz);
+/* A random salt and the salted password of c; -1 on an OpenSSL failure. */
+int	scram_cred_make(const struct scram_cred *c,
+	    uint8_t salt[SCRAM_SALT_LEN], uint8_t salted[SCRAM_MAX_DIGEST],
+	    size_t *salted_len);
 
 /* ---- the tools ---- */
 int	tool_topics(int, char **);

@@ -1,31 +1,44 @@
 /*
  * kafka-configs: --describe and --alter (--add-config, --delete-config) of
- * topic and broker configs.  librdkafka 2.0 has only the non-incremental
- * AlterConfigs, so --alter reads the dynamic configs, edits them and
- * writes the whole set back.
+ * topic and broker configs, and of users' SCRAM credentials.
+ * librdkafka 2.0 has only the non-incremental AlterConfigs, so --alter
+ * reads the dynamic configs, edits them and writes the whole set back.
+ * It has no API for SCRAM credentials at all: users go over a connection
+ * of our own (cli_raw.c).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "cli.h"
+#include "kerr.h"
+#include "kproto.h"
+#include "kproto_gen.h"
+#include "xmalloc.h"
 
 #define TOOL		"kafka-configs"
 #define MAX_ITEMS	128
 
 static const char help[] =
     "Usage: kafka-configs.sh --bootstrap-server HOST:PORT --entity-type "
-    "topics|brokers\n"
+    "topics|brokers|users\n"
     "         --entity-name NAME --describe [--all] | --alter "
     "[--add-config K=V,...] [--delete-config K,...]\n"
-    "Describe or change topic and broker configs.\n\n"
+    "Describe or change topic and broker configs and users' SCRAM "
+    "credentials.\n\n"
     "  --bootstrap-server HOST:PORT  broker (default localhost:9092)\n"
-    "  --entity-type TYPE        topics or brokers\n"
-    "  --entity-name NAME        topic name or broker id\n"
+    "  --entity-type TYPE        topics, brokers or users\n"
+    "  --entity-name NAME        topic name, broker id or user name\n"
     "  --topic NAME              same as --entity-type topics "
     "--entity-name NAME\n"
     "  --broker ID               same as --entity-type brokers "
     "--entity-name ID\n"
+    "  --user NAME               same as --entity-type users "
+    "--entity-name NAME\n"
     "  --entity-default          the cluster-wide broker default\n"
     "  --describe                print the configs (dynamic ones, or "
     "--all)\n"
@@ -33,11 +46,18 @@ static const char help[] =
     "  --alter                   change configs\n"
     "  --add-config K=V,K=[A,B]  configs to set\n"
     "  --delete-config K,K       configs to remove (back to default)\n"
-    "  --help                    print this help\n";
+    "  --help                    print this help\n\n"
+    "Users' SCRAM credentials (MECH: SCRAM-SHA-256 or SCRAM-SHA-512):\n"
+    "  --alter --add-config 'MECH=[iterations=N,password=P],...'\n"
+    "                            set (N: 4096 if not given)\n"
+    "  --alter --delete-config MECH,...  remove\n"
+    "  --describe [--entity-name NAME]   one user, or all users with "
+    "credentials\n"
+    "Users go over a PLAINTEXT listener only (no --command-config).\n";
 
 enum {
-	O_BOOTSTRAP = 256, O_TYPE, O_NAME, O_TOPIC, O_BROKER, O_DEFAULT,
-	O_DESCRIBE, O_ALTER, O_ALL, O_ADD, O_DELETE, O_HELP
+	O_BOOTSTRAP = 256, O_TYPE, O_NAME, O_TOPIC, O_BROKER, O_USER,
+	O_DEFAULT, O_DESCRIBE, O_ALTER, O_ALL, O_ADD, O_DELETE, O_HELP
 };
 
 static const struct option longopts[] = {
@@ -46,6 +66,7 @@ static const struct option longopts[] = {
 	{ "entity-name", required_argument, NULL, O_NAME },
 	{ "topic", required_argument, NULL, O_TOPIC },
 	{ "broker", required_argument, NULL, O_BROKER },
+	{ "user", required_argument, NULL, O_USER },
 	{ "entity-default", no_argument, NULL, O_DEFAULT },
 	{ "describe", no_argument, NULL, O_DESCRIBE },
 	{ "alter", no_argument, NULL, O_ALTER },
@@ -63,8 +84,14 @@ struct kv {
 struct copts {
 	const char	*bootstrap, *type, *name;
 	bool		 describe, alter, all;
-	struct kv	 items[MAX_ITEMS];
+	struct {
+		const char	*arg;
+		bool		 del;
+	}		 args[MAX_ITEMS];	/* as given, parsed by type */
+	size_t		 nargs;
+	struct kv	 items[MAX_ITEMS];	/* topics, brokers */
 	size_t		 nitems;
+	struct scram_edit scram;		/* users */
 };
 
 /* Split "k=v,k=[a,b]" at the commas outside brackets. */
@@ -125,7 +152,9 @@ parse_one(void *arg, int c)
 		break;
 	case O_TOPIC:
 	case O_BROKER:
-		o->type = c == O_TOPIC ? "topics" : "brokers";
+	case O_USER:
+		o->type = c == O_TOPIC ? "topics" : c == O_BROKER ? "brokers" :
+		    "users";
 		o->name = optarg;
 		break;
 	case O_DEFAULT:
@@ -142,9 +171,45 @@ parse_one(void *arg, int c)
 		break;
 	case O_ADD:
 	case O_DELETE:
-		return add_items(o, optarg, c == O_DELETE);
+		if (o->nargs == MAX_ITEMS)
+			return cli_usage_err(TOOL, "too many --add-config and "
+			    "--delete-config options");
+		o->args[o->nargs].arg = optarg;
+		o->args[o->nargs++].del = c == O_DELETE;
+		break;
 	default:
 		return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
+static bool
+is_users(const struct copts *o)
+{
+	return strcmp(o->type, "users") == 0;
+}
+
+/* The --add-config and --delete-config values of users. */
+static int
+parse_users(struct copts *o)
+{
+	char err[512];
+
+	if (o->name != NULL && *o->name == '\0')
+		return cli_usage_err(TOOL, "--entity-default is not supported "
+		    "for users (SCRAM credentials belong to one user)");
+	if (o->all)
+		return cli_usage_err(TOOL, "--all is for topics and brokers");
+	for (size_t i = 0; i < o->nargs; i++) {
+		int rc = o->args[i].del ?
+		    scram_parse_delete(&o->scram, o->args[i].arg, err,
+		    sizeof(err)) :
+		    scram_parse_add(&o->scram, o->args[i].arg, err,
+		    sizeof(err));
+		if (rc != 0) {
+			cli_err(TOOL, "%s", err);
+			return CLI_FAIL;
+		}
 	}
 	return CLI_OK;
 }
@@ -162,18 +227,23 @@ parse(struct copts *o, int argc, char **argv)
 		    "is required");
 	if (o->type == NULL)
 		return cli_usage_err(TOOL, "--entity-type is required");
-	if (strcmp(o->type, "topics") != 0 && strcmp(o->type, "brokers") != 0)
-		return cli_usage_err(TOOL, "--entity-type must be topics or "
-		    "brokers (got '%s')", o->type);
+	if (strcmp(o->type, "topics") != 0 &&
+	    strcmp(o->type, "brokers") != 0 && !is_users(o))
+		return cli_usage_err(TOOL, "--entity-type must be topics, "
+		    "brokers or users (got '%s')", o->type);
 	if (o->alter && o->name == NULL)
 		return cli_usage_err(TOOL, "--alter needs --entity-name");
-	if (o->alter && o->nitems == 0)
+	if (o->alter && o->nargs == 0)
 		return cli_usage_err(TOOL, "--alter needs --add-config or "
 		    "--delete-config");
-	if (o->describe && o->nitems > 0)
+	if (o->describe && o->nargs > 0)
 		return cli_usage_err(TOOL, "--add-config and --delete-config "
 		    "need --alter");
-	return CLI_OK;
+	if (is_users(o))
+		return parse_users(o);
+	for (size_t i = 0; i < o->nargs && rc == CLI_OK; i++)
+		rc = add_items(o, o->args[i].arg, o->args[i].del);
+	return rc;
 }
 
 static bool
@@ -361,6 +431,197 @@ alter(struct cli *c, const struct copts *o)
 	return alter_result(c, o);
 }
 
+/* ---- users: SCRAM credentials (KIP-554) ----
+ *
+ * DescribeUserScramCredentials and AlterUserScramCredentials v0 over a
+ * PLAINTEXT connection to the bootstrap server.  kafka-configs has no
+ * --command-config here, so users cannot be reached over SSL or SASL
+ * listeners.
+ */
+
+#define USERS_VERSION	0
+
+static struct kstr
+kstr_of(const char *s)
+{
+	struct kstr k = { s, (int32_t)strlen(s) };
+
+	return k;
+}
+
+/* One request on its own connection; -1 after an error line. */
+static int
+users_rpc(const struct copts *o, int16_t key, const void *req, void *resp,
+    struct kp_arena *a, uint8_t **buf)
+{
+	const char *bs = o->bootstrap != NULL ? o->bootstrap :
+	    CLI_DEFAULT_BOOTSTRAP;
+	int fd, rc;
+
+	*buf = NULL;
+	if ((fd = cli_raw_connect(bs)) == -1) {
+		cli_err(TOOL, "cannot connect to bootstrap server %s", bs);
+		return -1;
+	}
+	rc = cli_raw_rpc(fd, key, USERS_VERSION, req, resp, a, buf);
+	close(fd);
+	if (rc != 0)
+		cli_err(TOOL, "%s from %s (%s)", *buf == NULL ? "no answer" :
+		    "malformed response", bs, kp_msg_get(key)->name);
+	return rc;
+}
+
+/* "WHO: CODE_NAME[: message]" on stderr. */
+static void
+users_err(const char *who, int16_t code, struct kstr msg)
+{
+	if (msg.len > 0)
+		cli_err(TOOL, "%s: %s: %.*s", who, kerr_name(code),
+		    (int)msg.len, msg.p);
+	else
+		cli_err(TOOL, "%s: %s", who, kerr_name(code));
+}
+
+static void
+users_user_err(struct kstr user, int16_t code, struct kstr msg)
+{
+	char who[300];
+
+	snprintf(who, sizeof(who), "user '%.*s'", user.len > 0 ?
+	    (int)user.len : 0, user.len > 0 ? user.p : "");
+	users_err(who, code, msg);
+}
+
+/* Kafka's line of a user's credentials. */
+static void
+users_print_one(struct kstr user,
+    const struct kp_describe_user_scram_credentials_response_credential_info
+    *ci, int32_t n)
+{
+	printf("SCRAM credential configs for user-principal '%.*s' are ",
+	    user.len > 0 ? (int)user.len : 0, user.len > 0 ? user.p : "");
+	for (int32_t k = 0; k < n; k++)
+		printf("%s%s=iterations=%" PRId32, k > 0 ? ", " : "",
+		    scram_mech_name(ci[k].mechanism), ci[k].iterations);
+	putchar('\n');
+}
+
+/* A line per user, an error line per user's error (then CLI_FAIL). */
+static int
+users_print(const struct kp_describe_user_scram_credentials_response *p)
+{
+	int rc = CLI_OK;
+
+	for (int32_t i = 0; i < p->results.n; i++) {
+		if (p->results.v[i].error_code != 0) {
+			users_user_err(p->results.v[i].user,
+			    p->results.v[i].error_code,
+			    p->results.v[i].error_message);
+			rc = CLI_FAIL;
+		} else {
+			users_print_one(p->results.v[i].user,
+			    p->results.v[i].credential_infos.v,
+			    p->results.v[i].credential_infos.n);
+		}
+	}
+	return rc;
+}
+
+static int
+users_describe(const struct copts *o)
+{
+	struct kp_describe_user_scram_credentials_request q;
+	struct kp_describe_user_scram_credentials_response p;
+	struct kp_arena a = { NULL };
+	uint8_t *buf;
+	int rc;
+
+	kp_init(&kp_describe_user_scram_credentials_request_desc, &q);
+	q.users.n = -1;		/* all users */
+	if (o->name != NULL) {
+		q.users.v = xcalloc(1, sizeof(*q.users.v));
+		q.users.v[0].name = kstr_of(o->name);
+		q.users.n = 1;
+	}
+	if (users_rpc(o, KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS, &q, &p, &a,
+	    &buf) != 0) {
+		rc = CLI_FAIL;
+	} else if (p.error_code != 0) {
+		users_err("DescribeUserScramCredentials", p.error_code,
+		    p.error_message);
+		rc = CLI_FAIL;
+	} else {
+		rc = users_print(&p);
+	}
+	kp_arena_clear(&a);
+	free(buf);
+	free(q.users.v);
+	return rc;
+}
+
+static int
+users_alter(const struct copts *o)
+{
+	const struct scram_edit *e = &o->scram;
+	struct kp_alter_user_scram_credentials_request q;
+	struct kp_alter_user_scram_credentials_response p;
+	uint8_t salt[SCRAM_NMECH][SCRAM_SALT_LEN];
+	uint8_t salted[SCRAM_NMECH][SCRAM_MAX_DIGEST];
+	struct kp_arena a = { NULL };
+	uint8_t *buf = NULL;
+	int rc = CLI_OK;
+
+	/* every field of the elements is set: no kp_init needed */
+	kp_init(&kp_alter_user_scram_credentials_request_desc, &q);
+	q.deletions.v = xcalloc(SCRAM_NMECH, sizeof(*q.deletions.v));
+	q.upsertions.v = xcalloc(SCRAM_NMECH, sizeof(*q.upsertions.v));
+	for (size_t i = 0; i < e->ndel; i++) {
+		q.deletions.v[i].name = kstr_of(o->name);
+		q.deletions.v[i].mechanism = e->del[i];
+	}
+	q.deletions.n = (int32_t)e->ndel;
+	for (size_t i = 0; i < e->nadd; i++) {
+		size_t n = 0;
+
+		if (scram_cred_make(&e->add[i], salt[i], salted[i], &n) !=
+		    0) {
+			cli_err(TOOL, "cannot make the %s credential",
+			    scram_mech_name(e->add[i].mech));
+			rc = CLI_FAIL;
+			goto out;
+		}
+		q.upsertions.v[i].name = kstr_of(o->name);
+		q.upsertions.v[i].mechanism = e->add[i].mech;
+		q.upsertions.v[i].iterations = e->add[i].iterations;
+		q.upsertions.v[i].salt.p = salt[i];
+		q.upsertions.v[i].salt.len = SCRAM_SALT_LEN;
+		q.upsertions.v[i].salted_password.p = salted[i];
+		q.upsertions.v[i].salted_password.len = (int32_t)n;
+	}
+	q.upsertions.n = (int32_t)e->nadd;
+	if (users_rpc(o, KP_API_ALTER_USER_SCRAM_CREDENTIALS, &q, &p, &a,
+	    &buf) != 0) {
+		rc = CLI_FAIL;
+		goto out;
+	}
+	for (int32_t i = 0; i < p.results.n; i++) {
+		if (p.results.v[i].error_code == 0)
+			continue;
+		users_user_err(p.results.v[i].user, p.results.v[i].error_code,
+		    p.results.v[i].error_message);
+		rc = CLI_FAIL;
+	}
+	if (rc == CLI_OK)
+		printf("Completed updating config for user %s.\n", o->name);
+out:
+	OPENSSL_cleanse(salted, sizeof(salted));
+	kp_arena_clear(&a);
+	free(buf);
+	free(q.deletions.v);
+	free(q.upsertions.v);
+	return rc;
+}
+
 int
 tool_configs(int argc, char **argv)
 {
@@ -370,7 +631,9 @@ tool_configs(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	rc = parse(&o, argc, argv);
-	if (rc == CLI_OK && cli_open(&c, TOOL, o.bootstrap,
+	if (rc == CLI_OK && is_users(&o))
+		rc = o.alter ? users_alter(&o) : users_describe(&o);
+	else if (rc == CLI_OK && cli_open(&c, TOOL, o.bootstrap,
 	    RD_KAFKA_PRODUCER, NULL) != 0)
 		rc = CLI_FAIL;
 	else if (rc == CLI_OK) {
@@ -386,5 +649,6 @@ tool_configs(int argc, char **argv)
 	}
 	for (size_t i = 0; i < o.nitems; i++)
 		free(o.items[i].key);
+	scram_edit_clear(&o.scram);
 	return rc == -1 ? cli_help(help) : rc;
 }

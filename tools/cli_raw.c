@@ -1,7 +1,7 @@
 /*
  * What librdkafka 2.0 has no API for, asked with the project's own codec
  * over a blocking connection to the bootstrap server: topic ids (Metadata
- * v12).
+ * v12), and any request and response of the codec (cli_raw_rpc).
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -118,6 +118,28 @@ cli_raw_call(int fd, int16_t key, int16_t ver, const struct kp_struct *d,
 out:
 	wbuf_clear(&w);
 	return resp;
+}
+
+int
+cli_raw_rpc(int fd, int16_t key, int16_t ver, const void *req, void *resp,
+    struct kp_arena *a, uint8_t **buf)
+{
+	const struct kp_msg *m = kp_msg_get(key);
+	uint32_t ntags = 0;
+	int32_t corr = 0;
+	size_t len = 0;
+	struct rd r;
+
+	if ((*buf = cli_raw_call(fd, key, ver, m->req, req, &len)) == NULL)
+		return -1;
+	rd_init(&r, *buf, len);
+	rd_i32(&r, &corr);
+	if (kp_resp_hdr_version(key, ver) >= 1)
+		rd_uvarint(&r, &ntags);	/* we send none, want none */
+	if (r.err != 0 || corr != 1 || ntags != 0)
+		return -1;
+	return kp_decode(&r, m->resp, ver, kp_flexible(m, ver), resp, a) ==
+	    0 ? 0 : -1;
 }
 
 static int

@@ -17,6 +17,7 @@ a SASL_PLAINTEXT listener with users admin (a super user), alice and bob:
 """
 
 import struct
+import time
 import types
 
 import harness
@@ -147,6 +148,7 @@ def check_disabled():
 
 
 def check_acls(b, sp, root):
+    from kafka.errors import TopicAuthorizationFailedError
     from kafka.admin import (ACL, ACLFilter, ACLOperation,
                              ACLPermissionType, ACLResourcePatternType,
                              NewTopic, ResourcePattern,
@@ -241,6 +243,37 @@ def check_acls(b, sp, root):
     assert acl_set([matched[0][0]]) == acl_set([deny]), matched
     out = kcat_as(sp, "bob", ["-C", "-t", "secret", "-e", "-q"])
     assert out.stdout.split() == lines.split()
+
+    # DeleteTopics deletes what alice may delete and refuses the rest
+    root.create_topics([NewTopic("scratch", 1, 1)])
+    grant = ACL("User:alice", "*", ACLOperation.DELETE,
+                ACLPermissionType.ALLOW,
+                ResourcePattern(ResourceType.TOPIC, "scratch",
+                                ACLResourcePatternType.LITERAL))
+    assert not root.create_acls([grant])["failed"]
+    alice = admin(sp, "alice")
+    try:
+        alice.delete_topics(["scratch", "other"])
+        raise AssertionError("alice deleted other")
+    except TopicAuthorizationFailedError as e:
+        # kafka-python raises on any topic's error; the response is in it
+        assert ("topic_error_codes=[(topic='scratch', error_code=0), "
+                "(topic='other', error_code=%d)]" %
+                TOPIC_AUTHORIZATION_FAILED) in str(e), str(e)
+    alice.close()
+    for _ in range(100):
+        md = kcat_as(sp, "admin", ["-L"]).stdout.decode()
+        if '"scratch"' not in md:
+            break
+        time.sleep(0.1)
+    assert '"scratch"' not in md and '"other"' in md, md
+    res = root.delete_acls([ACLFilter(
+        principal="User:alice", host=None, operation=ACLOperation.DELETE,
+        permission_type=ACLPermissionType.ALLOW,
+        resource_pattern=ResourcePatternFilter(
+            ResourceType.TOPIC, "scratch", ACLResourcePatternType.LITERAL))])
+    (flt, matched, err), = res
+    assert err.errno == 0 and len(matched) == 1, res
     root.close()
     return want
 

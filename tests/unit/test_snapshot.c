@@ -121,6 +121,94 @@ test_round_trip(void **state)
 }
 
 static void
+scram_put(struct meta_image *img, const char *user, int8_t mech,
+    int32_t iters, uint8_t fill)
+{
+	struct kp_user_scram_credential_record r;
+	struct wbuf w = { 0 };
+	uint8_t salt[5] = { 1, 2, 3, 4, fill }, key[64];
+	size_t kl = mi_scram_key_len(mech);
+
+	memset(key, fill, sizeof(key));
+	kp_init(&kp_user_scram_credential_record_desc, &r);
+	r.name.p = user;
+	r.name.len = (int32_t)strlen(user);
+	r.mechanism = mech;
+	r.salt.p = salt;
+	r.salt.len = sizeof(salt);
+	r.stored_key.p = key;
+	r.stored_key.len = (int32_t)kl;
+	r.server_key.p = key;
+	r.server_key.len = (int32_t)kl;
+	r.iterations = iters;
+	meta_record_put(&w, MI_REC_SCRAM, 0,
+	    &kp_user_scram_credential_record_desc, &r);
+	assert_int_equal(meta_image_apply(img, w.data, w.len), 0);
+	wbuf_clear(&w);
+}
+
+/* SCRAM credentials: records in, sorted by user and mechanism, replaced,
+   removed, bad key sizes ignored; a snapshot keeps them. */
+static void
+test_scram(void **state)
+{
+	struct meta_image *img = image(1, 50, 1), *got, *dup;
+	struct kp_remove_user_scram_credential_record rr;
+	const struct mi_scram *c;
+	struct wbuf w = { 0 };
+	uint64_t before = meta_image_digest(img);
+	char path[4096], err[512];
+	uint8_t *bytes;
+	size_t len;
+
+	(void)state;
+	scram_put(img, "bob", MI_SCRAM_SHA_512, 4096, 7);
+	scram_put(img, "alice", MI_SCRAM_SHA_512, 8192, 8);
+	scram_put(img, "alice", MI_SCRAM_SHA_256, 4096, 9);
+	scram_put(img, "alice", MI_SCRAM_SHA_256, 10000, 10);	/* replaces */
+	scram_put(img, "carol", 3, 4096, 1);		/* no such mechanism */
+	assert_int_equal(img->nscram, 3);
+	assert_string_equal(img->scram[0].user, "alice");
+	assert_int_equal(img->scram[0].mechanism, MI_SCRAM_SHA_256);
+	assert_int_equal(img->scram[0].iterations, 10000);
+	assert_int_equal(img->scram[0].key_len, 32);
+	assert_int_equal(img->scram[1].mechanism, MI_SCRAM_SHA_512);
+	assert_string_equal(img->scram[2].user, "bob");
+	assert_true(meta_image_digest(img) != before);
+	c = meta_image_scram(img, "bob", 3, MI_SCRAM_SHA_512);
+	assert_non_null(c);
+	assert_int_equal(c->stored_key[63], 7);
+	assert_int_equal(c->salt_len, 5);
+	assert_null(meta_image_scram(img, "bob", 3, MI_SCRAM_SHA_256));
+	assert_null(meta_image_scram(img, "bo", 2, MI_SCRAM_SHA_512));
+
+	dup = meta_image_dup(img);
+	assert_true(meta_image_equal(img, dup));
+	meta_image_free(dup);
+	assert_int_equal(snapshot_write(dir, img, path, sizeof(path), err,
+	    sizeof(err)), 0);
+	assert_int_equal(snapshot_load_newest(dir, &got, &bytes, &len, err,
+	    sizeof(err)), 0);
+	assert_true(meta_image_equal(img, got));
+	assert_true(meta_image_digest(img) == meta_image_digest(got));
+	meta_image_free(got);
+	free(bytes);
+
+	kp_init(&kp_remove_user_scram_credential_record_desc, &rr);
+	rr.name.p = "alice";
+	rr.name.len = 5;
+	rr.mechanism = MI_SCRAM_SHA_512;
+	meta_record_put(&w, MI_REC_REMOVE_SCRAM, 0,
+	    &kp_remove_user_scram_credential_record_desc, &rr);
+	assert_int_equal(meta_image_apply(img, w.data, w.len), 0);
+	wbuf_clear(&w);
+	assert_int_equal(img->nscram, 2);
+	assert_null(meta_image_scram(img, "alice", 5, MI_SCRAM_SHA_512));
+	assert_non_null(meta_image_scram(img, "alice", 5, MI_SCRAM_SHA_256));
+	meta_image_free(img);
+}
+
+static void
 test_none(void **state)
 {
 	struct meta_image *got;
@@ -260,6 +348,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scram, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_temp, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),

@@ -1,0 +1,103 @@
+"""SCRAM users made at run time (KIP-554), as Kafka runbooks do it.
+
+A broker with PLAINTEXT and SASL_PLAINTEXT listeners, SCRAM-SHA-256 and
+SCRAM-SHA-512 enabled and no configured users:
+- kafka-configs.sh --alter --add-config 'SCRAM-SHA-256=[...],SCRAM-SHA-512=
+  [...]' --entity-type users makes alice; --describe lists her mechanisms
+  and iteration counts; kcat authenticates as alice with each mechanism and
+  its password, and is refused with another password;
+- too few iterations and deleting a credential that does not exist are
+  refused with Kafka's error codes; --delete-config removes one mechanism;
+- the credentials survive a restart (they are in the metadata log).
+"""
+
+import harness
+from harness import Broker
+from test_cli import run
+from test_sasl import kcat_sasl, port_of
+
+USERS = ["--entity-type", "users", "--entity-name", "alice"]
+
+
+def configs(bs, *args, rc=0):
+    return run(["kafka-configs.sh", "--bootstrap-server", bs] + list(args),
+               rc=rc)
+
+
+def kcat_ok(sp, mech, pw, topic, n):
+    lines = "".join("%s-%d\n" % (topic, i) for i in range(n)).encode()
+    kcat_sasl(sp, mech, "alice", pw, ["-P", "-t", topic], input=lines)
+    out = kcat_sasl(sp, mech, "alice", pw,
+                    ["-C", "-t", topic, "-e", "-q"]).stdout
+    assert out.split() == lines.split(), out[:200]
+
+
+def kcat_refused(sp, mech, pw):
+    cp = kcat_sasl(sp, mech, "alice", pw, ["-L", "-m", "5"], check=False)
+    assert cp.returncode != 0, "%s with %s accepted" % (mech, pw)
+    assert b"Authentication failed" in cp.stderr, cp.stderr[-400:]
+
+
+def check(b):
+    bs = b.bootstrap
+    sp = port_of(b, "SASL_PLAINTEXT")
+    # nobody yet
+    kcat_refused(sp, "SCRAM-SHA-256", "alice-256")
+    out, _ = configs(bs, "--alter", "--add-config",
+                     "SCRAM-SHA-256=[iterations=8192,password=alice-256],"
+                     "SCRAM-SHA-512=[password=alice-512]", *USERS)
+    assert "Completed updating config for user alice." in out, out
+    out, _ = configs(bs, "--describe", *USERS)
+    assert out.strip() == ("SCRAM credential configs for user-principal "
+                           "'alice' are SCRAM-SHA-256=iterations=8192, "
+                           "SCRAM-SHA-512=iterations=4096"), out
+    kcat_ok(sp, "SCRAM-SHA-256", "alice-256", "scram-256", 30)
+    kcat_ok(sp, "SCRAM-SHA-512", "alice-512", "scram-512", 30)
+    kcat_refused(sp, "SCRAM-SHA-256", "alice-512")
+    kcat_refused(sp, "SCRAM-SHA-512", "wrong")
+    harness.log("alice made with kafka-configs.sh; kcat SCRAM-SHA-256 and "
+                "-512 produce and consume 30 messages each")
+
+    # Kafka's checks: at least 4096 iterations; deleting what is not there
+    out, err = configs(bs, "--alter", "--add-config",
+                       "SCRAM-SHA-256=[iterations=1000,password=x]",
+                       "--entity-type", "users", "--entity-name", "bob",
+                       rc=1)
+    assert "iterations" in (out + err).lower(), out + err
+    out, err = configs(bs, "--alter", "--delete-config", "SCRAM-SHA-512",
+                       "--entity-type", "users", "--entity-name", "bob",
+                       rc=1)
+    assert "not exist" in (out + err), out + err
+    out, err = configs(bs, "--describe", "--entity-type", "users",
+                       "--entity-name", "bob", rc=1)
+    assert "bob" in out + err, out + err
+
+    # one mechanism goes, the other stays
+    configs(bs, "--alter", "--delete-config", "SCRAM-SHA-512", *USERS)
+    out, _ = configs(bs, "--describe", "--entity-type", "users")
+    assert out.strip() == ("SCRAM credential configs for user-principal "
+                           "'alice' are SCRAM-SHA-256=iterations=8192"), out
+    kcat_refused(sp, "SCRAM-SHA-512", "alice-512")
+    kcat_ok(sp, "SCRAM-SHA-256", "alice-256", "scram-256b", 5)
+
+
+def test():
+    # fixed ports: a restart comes back on them
+    b = Broker(sets=[
+        "broker.listeners=PLAINTEXT://127.0.0.1:%d,"
+        "SASL_PLAINTEXT://127.0.0.1:%d" % (harness.free_port(),
+                                           harness.free_port()),
+        "broker.sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512"],
+        name="scram-users")
+    with b:
+        check(b)
+        b.restart()
+        sp = port_of(b, "SASL_PLAINTEXT")
+        kcat_ok(sp, "SCRAM-SHA-256", "alice-256", "scram-after", 5)
+        kcat_refused(sp, "SCRAM-SHA-512", "alice-512")
+        harness.log("after a restart alice still authenticates with "
+                    "SCRAM-SHA-256 only")
+
+
+if __name__ == "__main__":
+    harness.run(test)
