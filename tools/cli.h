@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
@@ -166,6 +167,21 @@ int	scram_salted_password(int8_t mech, const char *password,
 int	scram_cred_make(const struct scram_cred *c,
 	    uint8_t salt[SCRAM_SALT_LEN], uint8_t salted[SCRAM_MAX_DIGEST],
 	    size_t *salted_len);
+
+/* ---- cli_props.c: client properties files (--command-config) ---- */
+/* Called for each KEY=VALUE (both trimmed; value may be edited in place);
+   where is "FILE:LINE".  Nonzero stops the reading. */
+typedef int cli_prop_fn(void *arg, const char *where, const char *key,
+	    char *value);
+/* Read the properties of f (named name in messages): 0, or -1 after an
+   error line naming the file and line. */
+int	cli_props_read(const char *tool, FILE *f, const char *name,
+	    cli_prop_fn *, void *);
+int	cli_props_load(const char *tool, const char *path, cli_prop_fn *,
+	    void *);
+/* The value of option name in a JAAS entry: name="v" (backslash escapes)
+   or name=v; NULL when absent or unterminated (caller frees). */
+char	*cli_jaas_opt(const char *entry, const char *name);
 
 /* ---- the tools ---- */
 int	tool_topics(int, char **);

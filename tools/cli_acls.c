@@ -24,7 +24,6 @@
 #define TOOL		"kafka-acls"
 #define MAX_ITEMS	64		/* of each repeatable option */
 #define MAX_STR		32767		/* a protocol string */
-#define PROP_MAX_LINE	(64 * 1024)
 #define RAW_VERSION	1		/* of the SASL and ACL requests */
 #define CLUSTER_NAME	"kafka-cluster"
 
@@ -713,40 +712,6 @@ conf_set(struct actx *x, const char *where, const char *k, const char *v)
 	return 0;
 }
 
-/* The value of option name in a JAAS entry: name="v" (with backslash
-   escapes) or name=v; NULL when absent or unterminated. */
-static char *
-jaas_opt(const char *s, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (const char *p = s; (p = strstr(p, name)) != NULL; p += n) {
-		const char *q = p + n;
-		char *v, *o;
-
-		if (p > s && !isspace((unsigned char)p[-1]))
-			continue;
-		q += strspn(q, " \t");
-		if (*q++ != '=')
-			continue;
-		q += strspn(q, " \t");
-		if (*q != '"')
-			return xstrndup(q, strcspn(q, " \t;"));
-		for (o = v = xmalloc(strlen(q)), q++; *q != '"'; q++) {
-			if (*q == '\\' && q[1] != '\0')
-				q++;
-			if (*q == '\0') {
-				free(v);
-				return NULL;
-			}
-			*o++ = *q;
-		}
-		*o = '\0';
-		return v;
-	}
-	return NULL;
-}
-
 /* sasl.jaas.config of the PLAIN and SCRAM login modules: "CLASS FLAG
    username="u" password="p";" sets librdkafka's username and password. */
 static int
@@ -760,8 +725,8 @@ apply_jaas(struct actx *x, const char *where, const char *v)
 	    strncmp(v + n - 16, "ScramLoginModule", 16) != 0))
 		cli_err(TOOL, "%s: sasl.jaas.config: login module %.*s is not "
 		    "supported (PLAIN and SCRAM are)", where, (int)n, v);
-	else if ((user = jaas_opt(v + n, "username")) == NULL ||
-	    (pass = jaas_opt(v + n, "password")) == NULL)
+	else if ((user = cli_jaas_opt(v + n, "username")) == NULL ||
+	    (pass = cli_jaas_opt(v + n, "password")) == NULL)
 		cli_err(TOOL, "%s: sasl.jaas.config: no username or password",
 		    where);
 	else if (conf_set(x, where, "sasl.username", user) == 0 &&
@@ -772,25 +737,12 @@ apply_jaas(struct actx *x, const char *where, const char *v)
 	return rc;
 }
 
-/* One logical line: KEY=VALUE or KEY:VALUE, blanks around either. */
+/* One property of --command-config (cli_props_load). */
 static int
-parse_prop(struct actx *x, const char *where, char *s)
+set_prop(void *arg, const char *where, const char *k, char *v)
 {
-	char *sep = strpbrk(s, "=:"), *k = s, *v, *end;
+	struct actx *x = arg;
 
-	if (sep == NULL || sep == s) {
-		cli_err(TOOL, "%s: want KEY=VALUE", where);
-		return -1;
-	}
-	for (end = sep; end > k && isspace((unsigned char)end[-1]); end--)
-		;
-	*end = '\0';
-	for (v = sep + 1; isspace((unsigned char)*v); v++)
-		;
-	for (end = v + strlen(v); end > v && isspace((unsigned char)end[-1]);
-	    end--)
-		;
-	*end = '\0';
 	if (strcmp(k, "sasl.jaas.config") == 0)
 		return apply_jaas(x, where, v);
 	if (strcmp(k, "sasl.mechanism") == 0)	/* Kafka's name */
@@ -799,67 +751,6 @@ parse_prop(struct actx *x, const char *where, char *s)
 		for (char *p = v; *p != '\0'; p++)
 			*p = (char)tolower((unsigned char)*p);
 	return conf_set(x, where, k, v);
-}
-
-/*
- * Properties: '#' and '!' start comments, a line ending in an odd number
- * of backslashes continues on the next (without its leading blanks).
- */
-static int
-load_config(struct actx *x, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf, *line = NULL, where[300];
-	size_t cap = 0, len = 0, lineno = 0, bs;
-	ssize_t n;
-	bool more = false;
-	int rc = 0;
-
-	if (f == NULL) {
-		cli_err(TOOL, "--command-config %s: %s", path, strerror(errno));
-		return -1;
-	}
-	buf = xmalloc(PROP_MAX_LINE + 1);
-	while (rc == 0 && (n = getline(&line, &cap, f)) != -1) {
-		char *p = line;
-		size_t l = (size_t)n;
-
-		lineno++;
-		while (l > 0 && (p[l - 1] == '\n' || p[l - 1] == '\r'))
-			l--;
-		for (; l > 0 && isspace((unsigned char)*p); l--)
-			p++;
-		if (!more && (l == 0 || *p == '#' || *p == '!'))
-			continue;
-		if (!more) {
-			len = 0;
-			snprintf(where, sizeof(where), "%s:%zu", path, lineno);
-		}
-		for (bs = 0; bs < l && p[l - 1 - bs] == '\\'; bs++)
-			;
-		more = bs % 2 == 1;
-		l -= more;
-		if (len + l > PROP_MAX_LINE) {
-			cli_err(TOOL, "%s: line too long", where);
-			rc = -1;
-			break;
-		}
-		memcpy(buf + len, p, l);
-		len += l;
-		buf[len] = '\0';
-		if (!more)
-			rc = parse_prop(x, where, buf);
-	}
-	if (rc == 0 && ferror(f)) {
-		cli_err(TOOL, "--command-config %s: %s", path, strerror(errno));
-		rc = -1;
-	} else if (rc == 0 && more) {
-		rc = parse_prop(x, where, buf);
-	}
-	free(line);
-	free(buf);
-	fclose(f);
-	return rc;
 }
 
 /* ---- librdkafka ---- */
@@ -1053,26 +944,16 @@ raw_err(struct actx *x, int16_t code, struct kstr msg, int *rc)
 /* One request and its response, decoded into p (views into *buf, which
    the caller frees); -1 after an error line. */
 static int
-raw_rpc(struct actx *x, int16_t key, const struct kp_struct *qd,
-    const void *q, const struct kp_struct *pd, void *p, uint8_t **buf,
+raw_rpc(struct actx *x, int16_t key, const void *q, void *p, uint8_t **buf,
     struct kp_arena *ar)
 {
-	size_t len = 0;
-	int32_t corr;
-	struct rd r;
-
-	if ((*buf = cli_raw_call(x->fd, key, RAW_VERSION, qd, q, &len)) ==
-	    NULL) {
+	if (cli_raw_rpc(x->fd, key, RAW_VERSION, q, p, ar, buf) == 0)
+		return 0;
+	if (*buf == NULL)
 		cli_err(TOOL, "no answer from %s", x->bootstrap);
-		return -1;
-	}
-	rd_init(&r, *buf, len);
-	rd_i32(&r, &corr);
-	if (r.err != 0 || kp_decode(&r, pd, RAW_VERSION, false, p, ar) != 0) {
+	else
 		cli_err(TOOL, "malformed response from %s", x->bootstrap);
-		return -1;
-	}
-	return 0;
+	return -1;
 }
 
 static int
@@ -1089,8 +970,7 @@ raw_sasl_plain(struct actx *x)
 
 	kp_init(&kp_sasl_handshake_request_desc, &hq);
 	hq.mechanism = ks("PLAIN");
-	if (raw_rpc(x, KP_API_SASL_HANDSHAKE, &kp_sasl_handshake_request_desc,
-	    &hq, &kp_sasl_handshake_response_desc, &hp, &buf, &ar) != 0)
+	if (raw_rpc(x, KP_API_SASL_HANDSHAKE, &hq, &hp, &buf, &ar) != 0)
 		rc = CLI_FAIL;
 	else
 		raw_err(x, hp.error_code, ks(NULL), &rc);
@@ -1104,9 +984,8 @@ raw_sasl_plain(struct actx *x)
 		kp_init(&kp_sasl_authenticate_request_desc, &aq);
 		aq.auth_bytes.p = tok;
 		aq.auth_bytes.len = (int32_t)(ul + pl + 2);
-		if (raw_rpc(x, KP_API_SASL_AUTHENTICATE,
-		    &kp_sasl_authenticate_request_desc, &aq,
-		    &kp_sasl_authenticate_response_desc, &ap, &buf, &ar) != 0)
+		if (raw_rpc(x, KP_API_SASL_AUTHENTICATE, &aq, &ap, &buf,
+		    &ar) != 0)
 			rc = CLI_FAIL;
 		else
 			raw_err(x, ap.error_code, ap.error_message, &rc);
@@ -1220,15 +1099,12 @@ raw_change(struct actx *x, const struct acls *l, bool del, struct acls *out)
 		c->permission_type = d->permission_type = a->perm;
 		n++;
 	}
-	if (!del && raw_rpc(x, KP_API_CREATE_ACLS,
-	    &kp_create_acls_request_desc, &cq, &kp_create_acls_response_desc,
-	    &cp, &buf, &ar) == 0) {
+	if (!del && raw_rpc(x, KP_API_CREATE_ACLS, &cq, &cp, &buf, &ar) == 0) {
 		for (int32_t i = 0; i < cp.results.n; i++)
 			raw_err(x, cp.results.v[i].error_code,
 			    cp.results.v[i].error_message, &rc);
-	} else if (del && raw_rpc(x, KP_API_DELETE_ACLS,
-	    &kp_delete_acls_request_desc, &dq, &kp_delete_acls_response_desc,
-	    &dp, &buf, &ar) == 0) {
+	} else if (del && raw_rpc(x, KP_API_DELETE_ACLS, &dq, &dp, &buf,
+	    &ar) == 0) {
 		for (int32_t i = 0; i < dp.filter_results.n; i++) {
 			raw_err(x, dp.filter_results.v[i].error_code,
 			    dp.filter_results.v[i].error_message, &rc);
@@ -1263,8 +1139,7 @@ raw_describe(struct actx *x, const struct acl_spec *f, struct acls *out)
 	q.host_filter = ks(f->host);
 	q.operation = f->op;
 	q.permission_type = f->perm;
-	if (raw_rpc(x, KP_API_DESCRIBE_ACLS, &kp_describe_acls_request_desc,
-	    &q, &kp_describe_acls_response_desc, &p, &buf, &ar) != 0)
+	if (raw_rpc(x, KP_API_DESCRIBE_ACLS, &q, &p, &buf, &ar) != 0)
 		rc = CLI_FAIL;
 	else
 		raw_err(x, p.error_code, p.error_message, &rc);
@@ -1458,7 +1333,8 @@ tool_acls(int argc, char **argv)
 	x.bootstrap = o.bootstrap != NULL ? o.bootstrap :
 	    CLI_DEFAULT_BOOTSTRAP;
 	x.conf = rd_kafka_conf_new();
-	if (o.config != NULL && load_config(&x, o.config) != 0)
+	if (o.config != NULL && cli_props_load(TOOL, o.config, set_prop,
+	    &x) != 0)
 		rc = CLI_FAIL;
 	else if (o.action == A_LIST)
 		rc = do_list(&x, &o);

@@ -67,30 +67,17 @@ static int
 quorum_call(const char *host, int32_t port, int16_t key, int16_t ver,
     const void *req, void *resp, struct kp_arena *a, uint8_t **buf)
 {
-	const struct kp_msg *m = kp_msg_get(key);
-	uint32_t ntags;
-	int32_t corr;
 	char addr[300];
-	size_t sz;
-	struct rd r;
-	int fd, rc = -1;
+	int fd, rc;
 
 	snprintf(addr, sizeof(addr), "%s:%" PRId32, host, port);
-	if ((fd = cli_raw_connect(addr)) < 0)
+	if ((fd = cli_raw_connect(addr)) < 0) {
+		*buf = NULL;
 		return -1;
-	*buf = cli_raw_call(fd, key, ver, m->req, req, &sz);
-	close(fd);
-	if (*buf == NULL)
-		return -1;
-	rd_init(&r, *buf, sz);
-	if (rd_i32(&r, &corr) == 0 && corr == 1 &&
-	    (kp_resp_hdr_version(key, ver) < 1 ||
-	    rd_uvarint(&r, &ntags) == 0)) {
-		kp_init(m->resp, resp);
-		if (kp_decode(&r, m->resp, ver, kp_flexible(m, ver), resp,
-		    a) == 0)
-			rc = 0;
 	}
+	kp_init(kp_msg_get(key)->resp, resp);
+	rc = cli_raw_rpc(fd, key, ver, req, resp, a, buf);
+	close(fd);
 	if (rc != 0) {
 		free(*buf);
 		*buf = NULL;

@@ -1,0 +1,8 @@
+#!/bin/sh
+# Replay the committed corpus of client properties files through the fuzz
+# target (make check); -runs=0 makes a libFuzzer build only execute the
+# corpus; the plain driver ignores it.
+: "${MOLDAU_BUILDDIR:?}" "${MOLDAU_SRCDIR:?}"
+"$MOLDAU_BUILDDIR/tests/fuzz/fuzz_properties" -runs=0 \
+    "$MOLDAU_SRCDIR/tests/fuzz/corpus/properties/"
+exit $?
