@@ -337,6 +337,15 @@ dropper_note(struct dropper *d, struct seg *s, uint64_t window)
 }
 
 void
+dropper_idle(struct dropper *d, struct seg *s)
+{
+	struct seg_drop sd;
+
+	if (seg_drop_idle(s, &sd))
+		dropper_queue(d, s, &sd);
+}
+
+void
 dropper_all(struct dropper *d, struct seg *s)
 {
 	struct seg_drop sd;

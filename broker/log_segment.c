@@ -495,6 +495,20 @@ seg_drop_all(struct seg *s, struct seg_drop *d)
 	return true;
 }
 
+bool
+seg_drop_idle(struct seg *s, struct seg_drop *d)
+{
+	bool idle = s->size == s->tick_size;
+
+	memset(d, 0, sizeof(*d));
+	s->tick_size = s->size;
+	if (!idle || s->wb_from >= s->size)
+		return false;
+	d->wb_from = s->wb_from;
+	d->wb_to = s->wb_from = s->size;
+	return true;
+}
+
 void
 seg_drop_run(const struct seg *s, const struct seg_drop *d)
 {

@@ -45,6 +45,7 @@ struct seg {
 	uint64_t	 since_index;	/* log bytes since the last entry */
 	bool		 unlink_on_free; /* deleted by retention */
 	uint64_t	 wb_from;	/* write-back started below this */
+	uint64_t	 tick_size;	/* size at the last seg_drop_idle */
 	uint64_t	 drop_from;	/* dropped from the page cache below */
 	uint64_t	 alloc_end;	/* blocks reserved up to here */
 	bool		 no_prealloc;	/* the file system cannot */
@@ -89,6 +90,12 @@ bool	 seg_drop_due(struct seg *, uint64_t window, struct seg_drop *);
 uint64_t seg_drop_cached(const struct seg *);
 /* Everything left cached is to go (closed segment, cache budget). */
 bool	 seg_drop_all(struct seg *, struct seg_drop *);
+/*
+ * Called every maintenance tick: when nothing was appended since the last
+ * call, write-back is to start for all the segment holds, so that the
+ * next burst of appends does not find this one's data still dirty.
+ */
+bool	 seg_drop_idle(struct seg *, struct seg_drop *);
 void	 seg_drop_run(const struct seg *, const struct seg_drop *);
 /* Read and parse the batch header at pos (which must hold a batch). */
 int	 seg_header(const struct seg *, uint64_t pos, struct batch_info *);

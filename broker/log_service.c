@@ -139,6 +139,10 @@ logsvc_partition(struct logsvc *ls, struct topic *t, struct plog *pl,
 	/* A segment rolled since: its window is no longer the newest data. */
 	if (ls->b->cfg->log_cache_window_bytes > 0 && pl->nsegs >= 2)
 		dropper_all(ls->dropper, pl->segs[pl->nsegs - 2]);
+	/* Idle for a tick: write its window back now, not in the next burst
+	   (whose window would otherwise push this one out dirty). */
+	if (ls->b->cfg->log_cache_window_bytes > 0 && pl->nsegs >= 1)
+		dropper_idle(ls->dropper, plog_active(pl));
 }
 
 static int

@@ -48,6 +48,9 @@ void	dropper_free(struct dropper *);
 void	dropper_note(struct dropper *, struct seg *, uint64_t window);
 /* Queue dropping all of s that is still cached. */
 void	dropper_all(struct dropper *, struct seg *);
+/* Every tick: queue write-back of s if nothing was appended since the
+   last tick (seg_drop_idle). */
+void	dropper_idle(struct dropper *, struct seg *);
 /*
  * Make a small file just written and renamed into place durable: fsync it
  * and its directory, on d's thread (queued behind the steps before it, so

@@ -241,6 +241,44 @@ test_reserve(void **state)
 	seg_unref(s);
 }
 
+/* seg_drop_idle: write-back of everything once a tick saw no append. */
+static void
+test_drop_idle(void **state)
+{
+	struct model m;
+	struct seg_drop d;
+	struct seg *s;
+	uint64_t size;
+
+	(void)state;
+	s = build(&m, 256);
+	size = s->size;
+	assert_false(seg_drop_idle(s, &d));	/* appended since */
+	assert_true(seg_drop_idle(s, &d));	/* idle a tick */
+	assert_int_equal(d.wb_from, 0);
+	assert_int_equal(d.wb_to, size);
+	assert_int_equal(d.drop_to, d.drop_from);
+	seg_drop_run(s, &d);
+	assert_false(seg_drop_idle(s, &d));	/* nothing new */
+	/* one more batch (a copy of the first, at the next offsets) */
+	{
+		uint8_t buf[4096];
+		uint32_t sz = m.size[0];
+		int64_t b = m.last[NB - 1] + 1;
+		int64_t l = b + m.last[0] - m.base[0], ts = m.maxts[0];
+
+		assert_true(sz <= sizeof(buf));
+		assert_int_equal(seg_pread(s, m.pos[0], buf, sz), 0);
+		assert_int_equal(seg_append(s, buf, sz, &b, &l, &ts, &sz, 1,
+		    256), 0);
+	}
+	assert_false(seg_drop_idle(s, &d));	/* appended since */
+	assert_true(seg_drop_idle(s, &d));
+	assert_int_equal(d.wb_from, size);
+	assert_int_equal(d.wb_to, s->size);
+	seg_unref(s);
+}
+
 int
 main(void)
 {
@@ -250,6 +288,7 @@ main(void)
 		cmocka_unit_test(test_recovery),
 		cmocka_unit_test(test_bad_index),
 		cmocka_unit_test(test_reserve),
+		cmocka_unit_test(test_drop_idle),
 	};
 	char cmd[128];
 	int rc;
