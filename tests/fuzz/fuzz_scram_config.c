@@ -1,7 +1,7 @@
 /*
  * Fuzz target: kafka-configs' --add-config / --delete-config values for
- * SCRAM users (tools/cli_scram.c).  The input is up to two values (split
- * at the first newline); the first byte says which of them are
+ * SCRAM users (tools/cli_scram.c).  The input is up to two values (its
+ * first two lines); the first byte says which of them are
  * deletions.  A value parses or fails with one line of error text; what
  * parsed names each mechanism once, with a password and iterations.
  */
@@ -56,8 +56,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
-	if ((nl = strchr(s, '\n')) != NULL)
+	if ((nl = strchr(s, '\n')) != NULL) {
 		*nl++ = '\0';
+		/* errors quote the value: one line each */
+		nl[strcspn(nl, "\n")] = '\0';
+	}
 	if (one(&e, how & 1, s) && nl != NULL)
 		(void)one(&e, how & 2, nl);
 	scram_edit_clear(&e);
