@@ -14,17 +14,6 @@
 #include "tconfig.h"
 #include "api_util.h"
 
-/* n elements of a generated struct, each with its schema defaults. */
-static void *
-api_alloc(struct req *r, const struct kp_struct *d, size_t n)
-{
-	uint8_t *v = kp_arena_alloc(&r->arena, (n == 0 ? 1 : n) * d->size);
-
-	for (size_t i = 0; i < n; i++)
-		kp_init(d, v + i * d->size);
-	return v;
-}
-
 static struct kstr
 kstr_of(const char *s)
 {
@@ -46,7 +35,7 @@ fill_topic(struct broker *b, struct req *r,
 	mt->name = kstr_of(t->name);
 	mt->topic_id = t->id;
 	mt->is_internal = t->name[0] == '_' && t->name[1] == '_';
-	mp = api_alloc(r, pd, (size_t)t->npart);
+	mp = api_new(r, pd, (size_t)t->npart);
 	for (int32_t i = 0; i < t->npart; i++) {
 		const struct partition *p = &t->parts[i];
 
@@ -238,7 +227,7 @@ metadata_brokers(struct broker *b, struct req *r,
 	struct mc_broker *mb;
 	size_t n = meta_client_brokers(b->mc, req_listener(r), &mb);
 
-	v = api_alloc(r, &kp_metadata_response_metadata_response_broker_desc,
+	v = api_new(r, &kp_metadata_response_metadata_response_broker_desc,
 	    n);
 	for (size_t i = 0; i < n; i++) {
 		v[i].node_id = mb[i].id;
@@ -276,13 +265,13 @@ api_metadata(struct broker *b, struct req *r)
 
 	if (all) {
 		/* Only the topics the principal may see. */
-		mt = api_alloc(r, td, b->topics.count);
+		mt = api_new(r, td, b->topics.count);
 		TAILQ_FOREACH(t, &b->topics.list, entry)
 			if (authz_allowed(b, r, ACL_RES_TOPIC, t->name,
 			    strlen(t->name), ACL_OP_DESCRIBE))
 				fill_topic(b, r, &mt[n++], t);
 	} else {
-		mt = api_alloc(r, td, (size_t)req->topics.n);
+		mt = api_new(r, td, (size_t)req->topics.n);
 		for (int32_t i = 0; i < req->topics.n; i++) {
 			struct kp_metadata_request_metadata_request_topic *rt =
 			    &req->topics.v[i];
@@ -399,11 +388,11 @@ api_create_topics(struct broker *b, struct req *r)
 	cx->n = n;
 	cx->fwd_index = kp_arena_alloc(&r->arena,
 	    (size_t)(n + 1) * sizeof(*cx->fwd_index));
-	cx->res = api_alloc(r,
+	cx->res = api_new(r,
 	    &kp_create_topics_response_creatable_topic_result_desc, (size_t)n);
-	fq = api_alloc(r, &kp_create_topics_request_desc, 1);
+	fq = api_new(r, &kp_create_topics_request_desc, 1);
 	*fq = *req;
-	ft = api_alloc(r, &kp_create_topics_request_creatable_topic_desc,
+	ft = api_new(r, &kp_create_topics_request_creatable_topic_desc,
 	    (size_t)n);
 	for (int32_t i = 0; i < n; i++) {
 		const struct kp_create_topics_request_creatable_topic *ct =
@@ -541,7 +530,7 @@ delete_topics_merge(struct broker *b, struct req *r, void *resp)
 		return;
 	}
 	kp_init(&kp_delete_topics_response_desc, &out);
-	res = api_alloc(r,
+	res = api_new(r,
 	    &kp_delete_topics_response_deletable_topic_result_desc, (size_t)n);
 	for (int32_t i = 0; i < n; i++) {
 		if (!denied[i] && k < cr->responses.n) {
@@ -622,7 +611,7 @@ api_delete_topics(struct broker *b, struct req *r)
 			}
 	}
 	kp_init(&kp_delete_topics_response_desc, &resp);
-	res = api_alloc(r,
+	res = api_new(r,
 	    &kp_delete_topics_response_deletable_topic_result_desc, (size_t)n);
 	for (int32_t i = 0; i < n; i++) {
 		if (v6) {
