@@ -665,32 +665,31 @@ mi_scram_key_len(int8_t mechanism)
 	    mechanism == MI_SCRAM_SHA_512 ? 64 : 0;
 }
 
+static int
+mi_scram_cmp(const struct mi_scram *c, const char *user, size_t len,
+    int8_t mech)
+{
+	int d = mi_namecmp(c->user, user, len);
+
+	return d != 0 ? d : c->mechanism - mech;
+}
+
 /* Position of (user, mechanism) in the sorted credentials. */
 static size_t
 mi_scram_pos(const struct meta_image *img, const char *user, size_t len,
     int8_t mech, bool *found)
 {
-	size_t lo = 0, hi = img->nscram;
+	size_t lo = 0, hi = img->nscram, mid;
 
-	*found = false;
 	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const struct mi_scram *c = &img->scram[mid];
-		size_t cl = strlen(c->user);
-		int d = memcmp(c->user, user, cl < len ? cl : len);
-
-		if (d == 0)
-			d = cl < len ? -1 : cl > len ? 1 :
-			    c->mechanism - mech;
-		if (d == 0) {
-			*found = true;
-			return mid;
-		}
-		if (d < 0)
+		mid = (lo + hi) / 2;
+		if (mi_scram_cmp(&img->scram[mid], user, len, mech) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	*found = lo < img->nscram &&
+	    mi_scram_cmp(&img->scram[lo], user, len, mech) == 0;
 	return lo;
 }
 
