@@ -18,14 +18,6 @@
 
 #define OFFSET_METADATA_MAX	4096
 
-static struct kstr
-kstr_c(const char *s)
-{
-	struct kstr k = { s, s == NULL ? -1 : (int32_t)strlen(s) };
-
-	return k;
-}
-
 static void *
 alloc_n(struct req *r, const struct kp_struct *d, int32_t n)
 {

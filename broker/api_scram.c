@@ -60,9 +60,7 @@ named_before(const struct kp_describe_user_scram_credentials_request *q,
     int32_t i)
 {
 	for (int32_t j = 0; j < i; j++)
-		if (q->users.v[j].name.len == q->users.v[i].name.len &&
-		    (q->users.v[i].name.len <= 0 || memcmp(q->users.v[j].name.p,
-		    q->users.v[i].name.p, (size_t)q->users.v[i].name.len) == 0))
+		if (kstr_eq(q->users.v[j].name, q->users.v[i].name))
 			return true;
 	return false;
 }
@@ -150,8 +148,7 @@ api_alter_scram(struct broker *b, struct req *r)
 		int32_t k;
 
 		for (k = 0; k < n; k++)
-			if (res[k].user.len == u.len && (u.len <= 0 ||
-			    memcmp(res[k].user.p, u.p, (size_t)u.len) == 0))
+			if (kstr_eq(res[k].user, u))
 				break;
 		if (k < n)
 			continue;

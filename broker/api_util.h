@@ -63,8 +63,7 @@ api_cstr(struct req *r, struct kstr k)
 static inline bool
 api_kstr_eq(struct kstr a, struct kstr b)
 {
-	return a.len == b.len && (a.len <= 0 || memcmp(a.p, b.p,
-	    (size_t)a.len) == 0);
+	return kstr_eq(a, b);
 }
 
 #endif

@@ -39,8 +39,9 @@ group_state_name(enum group_state s)
 	return "Unknown";
 }
 
+/* k holds the C string s (both null counts). */
 static bool
-kstr_eq(const struct kstr *k, const char *s)
+kstr_is(const struct kstr *k, const char *s)
 {
 	if (k->len < 0 || s == NULL)
 		return k->len < 0 && s == NULL;
@@ -67,7 +68,7 @@ member_find(struct group *g, const struct kstr *id)
 	struct gmember *m;
 
 	TAILQ_FOREACH(m, &g->members, entry)
-		if (kstr_eq(id, m->id))
+		if (kstr_is(id, m->id))
 			return m;
 	return NULL;
 }
@@ -483,7 +484,7 @@ static_member_rejoin(struct group *g, struct req *r, const join_req_t *jr)
 	bool was_leader;
 
 	TAILQ_FOREACH(m, &g->members, entry)
-		if (!m->pending && kstr_eq(&jr->group_instance_id,
+		if (!m->pending && kstr_is(&jr->group_instance_id,
 		    m->instance_id))
 			break;
 	if (m == NULL)
@@ -538,7 +539,7 @@ group_join(struct group *g, struct req *r)
 		err = KERR_INVALID_SESSION_TIMEOUT;
 	else if (g->state != GROUP_EMPTY && g->state != GROUP_DEAD &&
 	    g->protocol_type != NULL &&
-	    !kstr_eq(&jr->protocol_type, g->protocol_type))
+	    !kstr_is(&jr->protocol_type, g->protocol_type))
 		err = KERR_INCONSISTENT_GROUP_PROTOCOL;
 	else if (jr->protocols.n <= 0)
 		err = KERR_INCONSISTENT_GROUP_PROTOCOL;
@@ -703,7 +704,7 @@ group_leave(struct group *g, const struct kstr *member,
 		m = member_find(g, member);
 	else if (instance != NULL && instance->len >= 0) {
 		TAILQ_FOREACH(o, &g->members, entry)
-			if (kstr_eq(instance, o->instance_id))
+			if (kstr_is(instance, o->instance_id))
 				m = o;
 	}
 	if (m == NULL)

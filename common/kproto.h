@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "rd.h"
 #include "wbuf.h"
@@ -23,6 +24,23 @@ struct kstr {
 	const char	*p;
 	int32_t		 len;
 };
+
+/* A view of the C string s (NULL: null). */
+static inline struct kstr
+kstr_c(const char *s)
+{
+	struct kstr k = { s, s != NULL ? (int32_t)strlen(s) : -1 };
+
+	return k;
+}
+
+/* Same string (two nulls are the same). */
+static inline bool
+kstr_eq(struct kstr a, struct kstr b)
+{
+	return a.len == b.len && (a.len <= 0 || memcmp(a.p, b.p,
+	    (size_t)a.len) == 0);
+}
 
 /* Bytes view (also "records"); len -1 is null. */
 struct kbytes {

@@ -48,19 +48,12 @@ scram_keys(int8_t mech, struct kbytes salted, uint8_t *stored,
 	    (const uint8_t *)"Server Key", 10, server, &n) != NULL;
 }
 
-static bool
-kstr_same(struct kstr a, struct kstr b)
-{
-	return a.len == b.len && (a.len <= 0 || memcmp(a.p, b.p,
-	    (size_t)a.len) == 0);
-}
-
 /* The result slot of user (added in order of first mention). */
 static scram_result *
 scram_slot(scram_result *res, int32_t *n, struct kstr user)
 {
 	for (int32_t i = 0; i < *n; i++)
-		if (kstr_same(res[i].user, user))
+		if (kstr_eq(res[i].user, user))
 			return &res[i];
 	kp_init(&kp_alter_user_scram_credentials_response_alter_user_scram_credentials_result_desc,
 	    &res[*n]);
@@ -109,11 +102,11 @@ scram_dup(const struct kp_alter_user_scram_credentials_request *q,
 
 	for (int32_t i = 0; i < q->deletions.n; i++)
 		if (q->deletions.v[i].mechanism == mech &&
-		    kstr_same(q->deletions.v[i].name, user))
+		    kstr_eq(q->deletions.v[i].name, user))
 			n++;
 	for (int32_t i = 0; i < q->upsertions.n; i++)
 		if (q->upsertions.v[i].mechanism == mech &&
-		    kstr_same(q->upsertions.v[i].name, user))
+		    kstr_eq(q->upsertions.v[i].name, user))
 			n++;
 	return n > 1;
 }

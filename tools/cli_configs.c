@@ -441,14 +441,6 @@ alter(struct cli *c, const struct copts *o)
 
 #define USERS_VERSION	0
 
-static struct kstr
-kstr_of(const char *s)
-{
-	struct kstr k = { s, (int32_t)strlen(s) };
-
-	return k;
-}
-
 /* One request on its own connection; -1 after an error line. */
 static int
 users_rpc(const struct copts *o, int16_t key, const void *req, void *resp,
@@ -540,7 +532,7 @@ users_describe(const struct copts *o)
 	q.users.n = -1;		/* all users */
 	if (o->name != NULL) {
 		q.users.v = xcalloc(1, sizeof(*q.users.v));
-		q.users.v[0].name = kstr_of(o->name);
+		q.users.v[0].name = kstr_c(o->name);
 		q.users.n = 1;
 	}
 	if (users_rpc(o, KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS, &q, &p, &a,
@@ -576,7 +568,7 @@ users_alter(const struct copts *o)
 	q.deletions.v = xcalloc(SCRAM_NMECH, sizeof(*q.deletions.v));
 	q.upsertions.v = xcalloc(SCRAM_NMECH, sizeof(*q.upsertions.v));
 	for (size_t i = 0; i < e->ndel; i++) {
-		q.deletions.v[i].name = kstr_of(o->name);
+		q.deletions.v[i].name = kstr_c(o->name);
 		q.deletions.v[i].mechanism = e->del[i];
 	}
 	q.deletions.n = (int32_t)e->ndel;
@@ -590,7 +582,7 @@ users_alter(const struct copts *o)
 			rc = CLI_FAIL;
 			goto out;
 		}
-		q.upsertions.v[i].name = kstr_of(o->name);
+		q.upsertions.v[i].name = kstr_c(o->name);
 		q.upsertions.v[i].mechanism = e->add[i].mech;
 		q.upsertions.v[i].iterations = e->add[i].iterations;
 		q.upsertions.v[i].salt.p = salt[i];

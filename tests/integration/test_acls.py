@@ -147,6 +147,22 @@ def check_disabled():
     harness.log("acls: no authorizer: SECURITY_DISABLED, all allowed")
 
 
+def delete_one(root, acl):
+    """DeleteAcls with a filter matching exactly acl (a topic ACL): it
+    must match one binding; that binding."""
+    from kafka.admin import ACLFilter, ResourcePatternFilter
+    res = root.delete_acls([ACLFilter(
+        principal=acl.principal, host=None, operation=acl.operation,
+        permission_type=acl.permission_type,
+        resource_pattern=ResourcePatternFilter(
+            acl.resource_pattern.resource_type,
+            acl.resource_pattern.resource_name,
+            acl.resource_pattern.pattern_type))])
+    (flt, matched, err), = res
+    assert err.errno == 0 and len(matched) == 1, res
+    return matched[0][0]
+
+
 def check_acls(b, sp, root):
     from kafka.errors import TopicAuthorizationFailedError
     from kafka.admin import (ACL, ACLFilter, ACLOperation,
@@ -233,14 +249,7 @@ def check_acls(b, sp, root):
                   check=False)
     assert out.returncode != 0 and b"authoriz" in out.stderr.lower(), \
         "bob read secret through a DENY"
-    res = root.delete_acls([ACLFilter(
-        principal="User:bob", host=None, operation=ACLOperation.READ,
-        permission_type=ACLPermissionType.DENY,
-        resource_pattern=ResourcePatternFilter(
-            ResourceType.TOPIC, "secret", ACLResourcePatternType.LITERAL))])
-    (flt, matched, err), = res
-    assert err.errno == 0 and len(matched) == 1, res
-    assert acl_set([matched[0][0]]) == acl_set([deny]), matched
+    assert acl_set([delete_one(root, deny)]) == acl_set([deny])
     out = kcat_as(sp, "bob", ["-C", "-t", "secret", "-e", "-q"])
     assert out.stdout.split() == lines.split()
 
@@ -267,13 +276,7 @@ def check_acls(b, sp, root):
             break
         time.sleep(0.1)
     assert '"scratch"' not in md and '"other"' in md, md
-    res = root.delete_acls([ACLFilter(
-        principal="User:alice", host=None, operation=ACLOperation.DELETE,
-        permission_type=ACLPermissionType.ALLOW,
-        resource_pattern=ResourcePatternFilter(
-            ResourceType.TOPIC, "scratch", ACLResourcePatternType.LITERAL))])
-    (flt, matched, err), = res
-    assert err.errno == 0 and len(matched) == 1, res
+    delete_one(root, grant)
     root.close()
     return want
 
