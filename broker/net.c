@@ -126,12 +126,34 @@ conn_update_read(struct conn *c)
 	}
 }
 
+/* arg: the start of the allocation data points into. */
 static void
 free_ref(const void *data, size_t len, void *arg)
 {
+	(void)data;
 	(void)len;
-	(void)arg;
-	free((void *)(uintptr_t)data);
+	free(arg);
+}
+
+/*
+ * A response with nothing queued before it, on plaintext: hand it to the
+ * socket now instead of in a later round of the loop (which would also
+ * cost two epoll changes, the write event's on and off).  What the socket
+ * takes; errors are left for the bufferevent to meet.
+ */
+static size_t
+conn_send_now(struct conn *c, const uint8_t *p, size_t len)
+{
+	ssize_t n;
+
+	if (c->lsn->tls ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+		return 0;
+	do
+		n = send(bufferevent_getfd(c->bev), p, len,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n > 0 ? (size_t)n : 0;
 }
 
 static void
@@ -191,11 +213,16 @@ conn_flush(struct conn *c)
 		if (!r->noresp && r->nfiles > 0)
 			conn_queue_pieces(out, r);
 		else if (!r->noresp && r->out.len > 0) {
-			size_t len;
-			uint8_t *data = wbuf_steal(&r->out, &len);
-			if (evbuffer_add_reference(out, data, len, free_ref,
-			    NULL) != 0)
-				free(data);
+			size_t len, sent = conn_send_now(c, r->out.data,
+			    r->out.len);
+			uint8_t *data;
+
+			if (sent < r->out.len) {
+				data = wbuf_steal(&r->out, &len);
+				if (evbuffer_add_reference(out, data + sent,
+				    len - sent, free_ref, data) != 0)
+					free(data);
+			}
 		}
 		req_free(r);
 	}
@@ -395,19 +422,18 @@ conn_bad_frame(struct conn *c)
 	}
 }
 
-/* The socket is readable while a large frame is read directly. */
-static void
-conn_direct_cb(evutil_socket_t fd, short what, void *arg)
+/*
+ * Read the rest of the frame being read directly (c->partial) from the
+ * socket: 1 when it is whole, 0 when the socket has no more for now, -1
+ * when the peer closed or the read failed (*why says which).
+ */
+static int
+conn_direct_fill(struct conn *c, const char **why)
 {
-	struct conn *c = arg;
 	struct req *r = c->partial;
+	int fd = bufferevent_getfd(c->bev);
 	ssize_t n;
 
-	(void)what;
-	if (r == NULL || c->closing) {
-		event_del(c->direct);
-		return;
-	}
 	while (c->partial_got < r->framelen) {
 		if (c->partial_got == c->partial_cap) {
 			c->partial_cap = c->partial_cap * 2 < r->framelen ?
@@ -423,12 +449,36 @@ conn_direct_cb(evutil_socket_t fd, short what, void *arg)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		conn_close_now(c, n == 0 ? "peer closed" : strerror(errno));
+			return 0;
+		*why = n == 0 ? "peer closed" : strerror(errno);
+		return -1;
+	}
+	c->partial = NULL;
+	return 1;
+}
+
+/* The socket is readable while a large frame is read directly. */
+static void
+conn_direct_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct req *r = c->partial;
+	const char *why;
+	int rc;
+
+	(void)fd;
+	(void)what;
+	if (r == NULL || c->closing) {
+		event_del(c->direct);
+		return;
+	}
+	if ((rc = conn_direct_fill(c, &why)) == 0)
+		return;
+	if (rc < 0) {
+		conn_close_now(c, why);
 		return;
 	}
 	event_del(c->direct);
-	c->partial = NULL;
 	if (conn_dispatch(c, r) < 0) {
 		conn_bad_frame(c);
 		return;
@@ -443,11 +493,17 @@ conn_direct_cb(evutil_socket_t fd, short what, void *arg)
 	bufferevent_enable(c->bev, EV_READ);
 }
 
+/*
+ * Take one frame from in (and, for a large one, the socket): 1 when one
+ * was dispatched, 0 when more bytes must come first, -1 on a bad frame,
+ * -2 when the peer went away in the middle of a frame.
+ */
 static int
 conn_take_frame(struct conn *c, struct evbuffer *in)
 {
 	struct broker *b = c->broker;
 	uint8_t szb[4];
+	const char *why;
 	int32_t size;
 	size_t have;
 	struct req *r;
@@ -483,9 +539,22 @@ conn_take_frame(struct conn *c, struct evbuffer *in)
 		r->frame = xmalloc(c->partial_cap);
 		evbuffer_remove(in, r->frame, c->partial_got);
 		c->partial = r;
-		bufferevent_disable(c->bev, EV_READ);
-		event_add(c->direct, NULL);
-		return 0;
+		/*
+		 * The rest is usually in the socket already: read it now
+		 * rather than after a round of the loop (and the epoll
+		 * changes of switching events back and forth).
+		 */
+		switch (conn_direct_fill(c, &why)) {
+		case 1:
+			return conn_dispatch(c, r);
+		case 0:
+			bufferevent_disable(c->bev, EV_READ);
+			event_add(c->direct, NULL);
+			return 0;
+		default:
+			log_debug("broker: conn %s: %s", c->peer, why);
+			return -2;
+		}
 	}
 	r->frame = xmalloc(r->framelen);
 	evbuffer_remove(in, r->frame, r->framelen);
@@ -501,6 +570,15 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 	while (!c->closing && !c->paused && c->partial == NULL) {
 		rc = conn_take_frame(c, in);
+		if (rc == -2) {
+			/* Gone mid-frame: drop it, free c from the loop. */
+			c->closing = true;
+			bufferevent_disable(c->bev, EV_READ);
+			req_free(c->partial);
+			c->partial = NULL;
+			conn_flush(c);
+			return;
+		}
 		if (rc < 0) {
 			conn_bad_frame(c);
 			return;

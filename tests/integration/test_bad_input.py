@@ -322,6 +322,17 @@ def case_truncated(b):
     s = connect(b)
     s.sendall(struct.pack(">i", 100) + b"\0\x12")
     s.close()
+    # A large frame (read straight from the socket past the first bytes)
+    # cut short: half-closed, then simply dropped.
+    for half in (True, False):
+        s = connect(b)
+        s.sendall(struct.pack(">i", 1 << 20) +
+                  header_v1(API_PRODUCE, 7, 2) + b"\x07" * (200 << 10))
+        if half:
+            s.shutdown(socket.SHUT_WR)
+            expect_closed(s, "large frame cut short then EOF")
+        else:
+            s.close()
     # A whole frame whose request header is cut short.
     s = connect(b)
     s.sendall(frame(struct.pack(">hh", API_API_VERSIONS, 0) + b"\0\0"))
