@@ -102,17 +102,36 @@ seg_ent_encode(const struct seg *s, const struct seg_ent *e, uint8_t *ib,
 	put_be32(tb + 8, rel);
 }
 
-/* Write entry i to both index files. */
-static int
-seg_ent_write(struct seg *s, size_t i)
-{
-	uint8_t ib[SEG_INDEX_ENTRY], tb[SEG_TIMEINDEX_ENTRY];
+/*
+ * Appends add an index entry per interval.bytes of log; writing each as it
+ * comes cost two pwrite(2)s per produce request.  They are written this
+ * many at a time (and at a roll, a close and each log-service tick).
+ */
+#define SEG_INDEX_PENDING	64
 
-	seg_ent_encode(s, &s->ents[i], ib, tb);
-	if (full_pwrite(s->ifd, ib, sizeof(ib), i * SEG_INDEX_ENTRY) != 0 ||
-	    full_pwrite(s->tfd, tb, sizeof(tb), i * SEG_TIMEINDEX_ENTRY) != 0) {
-		log_warn("broker: segment %s: write index", s->path);
-		return MO_EIO;
+int
+seg_ent_flush(struct seg *s)
+{
+	uint8_t ib[SEG_INDEX_PENDING * SEG_INDEX_ENTRY];
+	uint8_t tb[SEG_INDEX_PENDING * SEG_TIMEINDEX_ENTRY];
+
+	while (s->nents_written < s->nents) {
+		size_t from = s->nents_written, n = s->nents - from;
+
+		if (n > SEG_INDEX_PENDING)
+			n = SEG_INDEX_PENDING;
+		for (size_t i = 0; i < n; i++)
+			seg_ent_encode(s, &s->ents[from + i],
+			    ib + i * SEG_INDEX_ENTRY,
+			    tb + i * SEG_TIMEINDEX_ENTRY);
+		if (full_pwrite(s->ifd, ib, n * SEG_INDEX_ENTRY,
+		    from * SEG_INDEX_ENTRY) != 0 ||
+		    full_pwrite(s->tfd, tb, n * SEG_TIMEINDEX_ENTRY,
+		    from * SEG_TIMEINDEX_ENTRY) != 0) {
+			log_warn("broker: segment %s: write index", s->path);
+			return MO_EIO;
+		}
+		s->nents_written = from + n;
 	}
 	return 0;
 }
@@ -124,10 +143,8 @@ seg_write_indexes(struct seg *s)
 		log_warn("broker: segment %s: truncate index", s->path);
 		return MO_EIO;
 	}
-	for (size_t i = 0; i < s->nents; i++)
-		if (seg_ent_write(s, i) != 0)
-			return MO_EIO;
-	return 0;
+	s->nents_written = 0;
+	return seg_ent_flush(s);
 }
 
 int
@@ -302,6 +319,7 @@ seg_open(const char *dir, int64_t base, enum seg_mode mode, struct seg **out)
 	s->size = (uint64_t)st.st_size;
 	if (mode == SEG_TRUST)
 		seg_load_indexes(s);
+	s->nents_written = s->nents;
 	if (mode == SEG_TRUST && s->nents > 0) {
 		const struct seg_ent *e = &s->ents[s->nents - 1];
 
@@ -396,6 +414,7 @@ seg_prealloc(struct seg *s, size_t len)
 void
 seg_seal(struct seg *s)
 {
+	(void)seg_ent_flush(s);
 	if (s->alloc_end <= s->size)
 		return;
 	/* A truncate to the same size frees the blocks past it. */
@@ -431,7 +450,6 @@ seg_append(struct seg *s, const uint8_t *p, size_t len, const int64_t *base,
 		if (pos > 0 && s->since_index >= interval) {
 			seg_ent_push(s, base[i], pos, s->max_ts);
 			s->since_index = 0;
-			(void)seg_ent_write(s, s->nents - 1);
 		}
 		if (max_ts[i] > s->max_ts)
 			s->max_ts = max_ts[i];
@@ -440,6 +458,8 @@ seg_append(struct seg *s, const uint8_t *p, size_t len, const int64_t *base,
 	}
 	s->size += len;
 	s->next_offset = last[nb - 1] + 1;
+	if (s->nents - s->nents_written >= SEG_INDEX_PENDING)
+		(void)seg_ent_flush(s);
 	return 0;
 }
 

@@ -42,6 +42,7 @@ struct seg {
 	int64_t		 first_append_ms; /* for segment.ms; -1 none */
 	struct seg_ent	*ents;
 	size_t		 nents, capents;
+	size_t		 nents_written;	/* in the index files */
 	uint64_t	 since_index;	/* log bytes since the last entry */
 	bool		 unlink_on_free; /* deleted by retention */
 	uint64_t	 wb_from;	/* write-back started below this */
@@ -64,10 +65,17 @@ struct seg *seg_ref(struct seg *);
 void	 seg_unref(struct seg *);
 
 /*
- * A segment that is no longer the active one gives back the blocks
- * reserved past its end (seg_append reserves ahead of the writes).
+ * A segment that is no longer the active one writes its pending index
+ * entries and gives back the blocks reserved past its end (seg_append
+ * reserves ahead of the writes).
  */
 void	 seg_seal(struct seg *);
+/*
+ * Write the index entries appends added since the last call (appends
+ * keep up to SEG_INDEX_PENDING of them in memory only; look-ups use the
+ * memory copy, and a crash rebuilds the active segment's indexes).
+ */
+int	 seg_ent_flush(struct seg *);
 /* Append whole batches (len bytes, nb batches); indexes every interval. */
 int	 seg_append(struct seg *, const uint8_t *, size_t len,
 	    const int64_t *base, const int64_t *last, const int64_t *max_ts,

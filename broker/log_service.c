@@ -118,6 +118,7 @@ logsvc_partition(struct logsvc *ls, struct topic *t, struct plog *pl,
     int64_t now)
 {
 	plog_configure(pl, t);
+	(void)seg_ent_flush(plog_active(pl));
 	plog_maybe_roll(pl, now);
 	plog_retain(pl, now);
 	if (pl->unflushed > 0 && now - pl->last_flush_ms >= pl->conf.flush_ms) {

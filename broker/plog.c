@@ -263,7 +263,8 @@ plog_free(struct plog *pl)
 	if (pl->ok && pl->nsegs > 0) {
 		struct seg *s = plog_active(pl);
 
-		if (fdatasync(s->fd) == 0 && fdatasync(s->ifd) == 0 &&
+		if (seg_ent_flush(s) == 0 && fdatasync(s->fd) == 0 &&
+		    fdatasync(s->ifd) == 0 &&
 		    fdatasync(s->tfd) == 0)
 			(void)plog_write_number(pl->dir, PLOG_CLEAN_NAME, 1,
 			    false);
