@@ -168,6 +168,38 @@ int	scram_cred_make(const struct scram_cred *c,
 	    uint8_t salt[SCRAM_SALT_LEN], uint8_t salted[SCRAM_MAX_DIGEST],
 	    size_t *salted_len);
 
+/*
+ * The client side of a SCRAM exchange (RFC 5802, RFC 7677) for our own
+ * connections (cli_raw_open): client-first, client-final from the
+ * server-first message, and the check of the server-final one.
+ */
+struct scram_client {
+	int8_t		 mech;
+	const char	*password;		/* borrowed */
+	char		*first_bare;		/* "n=USER,r=NONCE" */
+	char		*nonce;			/* the client's */
+	char		*auth_message;		/* set by scram_client_final */
+	uint8_t		 server_sig[SCRAM_MAX_DIGEST];
+	size_t		 sig_len;
+};
+
+/* "n,,n=USER,r=NONCE" (caller frees); nonce NULL: a random one.  sc is
+   {0} or was used before (it is cleared first).  NULL when mech is
+   unknown, user is empty, nonce is not printable or has a comma, or
+   OpenSSL fails. */
+char	*scram_client_first(struct scram_client *, int8_t mech,
+	    const char *user, const char *password, const char *nonce);
+/* The client-final message for server-first (len bytes); NULL with a
+   one-line reason in err (bad nonce, salt, iterations, or an e=). */
+char	*scram_client_final(struct scram_client *, const char *server_first,
+	    size_t len, char *err, size_t errsz);
+/* 0 when server-final proves the server holds the password's keys; -1
+   with a one-line reason in err. */
+int	scram_client_verify(struct scram_client *, const char *server_final,
+	    size_t len, char *err, size_t errsz);
+/* Free and wipe. */
+void	scram_client_clear(struct scram_client *);
+
 /* ---- cli_props.c: client properties files (--command-config) ---- */
 /* Called for each KEY=VALUE (both trimmed; value may be edited in place);
    where is "FILE:LINE".  Nonzero stops the reading. */
@@ -182,6 +214,31 @@ int	cli_props_load(const char *tool, const char *path, cli_prop_fn *,
 /* The value of option name in a JAAS entry: name="v" (backslash escapes)
    or name=v; NULL when absent or unterminated (caller frees). */
 char	*cli_jaas_opt(const char *entry, const char *name);
+
+/* ---- cli_sec.c: --command-config security, librdkafka's and ours ---- */
+struct cli_sec {
+	char	*protocol;	/* security.protocol (lower case); NULL: plain */
+	char	*mechanism;	/* sasl.mechanism */
+	char	*username, *password;
+};
+
+/*
+ * Read a --command-config file: every property into conf (Kafka's
+ * sasl.mechanism and the sasl.jaas.config of the PLAIN and SCRAM login
+ * modules as librdkafka's names), the security ones also into sec.  0, or
+ * -1 after an error line naming the file and line.
+ */
+int	cli_sec_load(const char *tool, const char *path, rd_kafka_conf_t *,
+	    struct cli_sec *);
+/* Wipe and free. */
+void	cli_sec_clear(struct cli_sec *);
+/*
+ * Our own connection to the first bootstrap server, authenticated as sec
+ * says (NULL: PLAINTEXT): PLAINTEXT, or SASL_PLAINTEXT with PLAIN,
+ * SCRAM-SHA-256 or SCRAM-SHA-512.  The fd, or -1 after an error line.
+ */
+int	cli_raw_open(const char *tool, const char *bootstrap,
+	    const struct cli_sec *);
 
 /* ---- the tools ---- */
 int	tool_topics(int, char **);

@@ -215,14 +215,6 @@ struct acls {
 	size_t		 n, cap;
 };
 
-/* What --command-config says our own connection needs. */
-enum { S_PROTO, S_MECH, S_USER, S_PASS, S_N };
-
-static const char *const sec_keys[S_N] = {
-	"security.protocol", "sasl.mechanisms", "sasl.username",
-	"sasl.password"
-};
-
 /* A run: the librdkafka client and our own connection, both lazy. */
 struct actx {
 	const char	*bootstrap;
@@ -231,7 +223,7 @@ struct actx {
 	bool		 open;
 	bool		 noted;		/* rk_describe() warned */
 	int		 fd;		/* -1 not yet, -2 failed */
-	char		*sec[S_N];
+	struct cli_sec	 sec;		/* what --command-config says */
 	char		 lasterr[512];
 };
 
@@ -691,68 +683,6 @@ parse(struct aopts *o, int argc, char **argv)
 	return o->action == A_LIST ? check_list(o) : check_change(o);
 }
 
-/* ---- --command-config: KEY=VALUE lines of a properties file ---- */
-
-static int
-conf_set(struct actx *x, const char *where, const char *k, const char *v)
-{
-	char err[256];
-
-	if (rd_kafka_conf_set(x->conf, k, v, err, sizeof(err)) !=
-	    RD_KAFKA_CONF_OK) {
-		cli_err(TOOL, "%s: %s", where, err);
-		return -1;
-	}
-	for (size_t i = 0; i < S_N; i++) {
-		if (strcmp(k, sec_keys[i]) == 0) {
-			free(x->sec[i]);
-			x->sec[i] = xstrdup(v);
-		}
-	}
-	return 0;
-}
-
-/* sasl.jaas.config of the PLAIN and SCRAM login modules: "CLASS FLAG
-   username="u" password="p";" sets librdkafka's username and password. */
-static int
-apply_jaas(struct actx *x, const char *where, const char *v)
-{
-	size_t n = strcspn(v, " \t");
-	char *user = NULL, *pass = NULL;
-	int rc = -1;
-
-	if (n < 16 || (strncmp(v + n - 16, "PlainLoginModule", 16) != 0 &&
-	    strncmp(v + n - 16, "ScramLoginModule", 16) != 0))
-		cli_err(TOOL, "%s: sasl.jaas.config: login module %.*s is not "
-		    "supported (PLAIN and SCRAM are)", where, (int)n, v);
-	else if ((user = cli_jaas_opt(v + n, "username")) == NULL ||
-	    (pass = cli_jaas_opt(v + n, "password")) == NULL)
-		cli_err(TOOL, "%s: sasl.jaas.config: no username or password",
-		    where);
-	else if (conf_set(x, where, "sasl.username", user) == 0 &&
-	    conf_set(x, where, "sasl.password", pass) == 0)
-		rc = 0;
-	free(user);
-	free(pass);
-	return rc;
-}
-
-/* One property of --command-config (cli_props_load). */
-static int
-set_prop(void *arg, const char *where, const char *k, char *v)
-{
-	struct actx *x = arg;
-
-	if (strcmp(k, "sasl.jaas.config") == 0)
-		return apply_jaas(x, where, v);
-	if (strcmp(k, "sasl.mechanism") == 0)	/* Kafka's name */
-		return conf_set(x, where, "sasl.mechanisms", v);
-	if (strcmp(k, "security.protocol") == 0)
-		for (char *p = v; *p != '\0'; p++)
-			*p = (char)tolower((unsigned char)*p);
-	return conf_set(x, where, k, v);
-}
-
 /* ---- librdkafka ---- */
 
 static int
@@ -956,61 +886,18 @@ raw_rpc(struct actx *x, int16_t key, const void *q, void *p, uint8_t **buf,
 	return -1;
 }
 
-static int
-raw_sasl_plain(struct actx *x)
-{
-	struct kp_sasl_handshake_request hq;
-	struct kp_sasl_handshake_response hp;
-	struct kp_sasl_authenticate_request aq;
-	struct kp_sasl_authenticate_response ap;
-	struct kp_arena ar = { NULL };
-	size_t ul = strlen(x->sec[S_USER]), pl = strlen(x->sec[S_PASS]);
-	uint8_t *buf = NULL, *tok;
-	int rc = CLI_OK;
-
-	kp_init(&kp_sasl_handshake_request_desc, &hq);
-	hq.mechanism = ks("PLAIN");
-	if (raw_rpc(x, KP_API_SASL_HANDSHAKE, &hq, &hp, &buf, &ar) != 0)
-		rc = CLI_FAIL;
-	else
-		raw_err(x, hp.error_code, ks(NULL), &rc);
-	free(buf);
-	buf = NULL;
-	if (rc == CLI_OK) {
-		/* authzid (none), user and password, NUL between */
-		tok = xcalloc(1, ul + pl + 2);
-		memcpy(tok + 1, x->sec[S_USER], ul);
-		memcpy(tok + ul + 2, x->sec[S_PASS], pl);
-		kp_init(&kp_sasl_authenticate_request_desc, &aq);
-		aq.auth_bytes.p = tok;
-		aq.auth_bytes.len = (int32_t)(ul + pl + 2);
-		if (raw_rpc(x, KP_API_SASL_AUTHENTICATE, &aq, &ap, &buf,
-		    &ar) != 0)
-			rc = CLI_FAIL;
-		else
-			raw_err(x, ap.error_code, ap.error_message, &rc);
-		free(tok);
-	}
-	kp_arena_clear(&ar);
-	free(buf);
-	return rc == CLI_OK ? 0 : -1;
-}
-
-static bool
-sec_is(const struct actx *x, int i, const char *v)
-{
-	return x->sec[i] != NULL && strcasecmp(x->sec[i], v) == 0;
-}
-
 /* Can our connection speak the configured security protocol? */
 static bool
 raw_usable(const struct actx *x)
 {
-	if (x->sec[S_PROTO] == NULL || sec_is(x, S_PROTO, "plaintext"))
+	const char *proto = x->sec.protocol, *mech = x->sec.mechanism;
+
+	if (proto == NULL || strcasecmp(proto, "plaintext") == 0)
 		return true;
-	return sec_is(x, S_PROTO, "sasl_plaintext") &&
-	    sec_is(x, S_MECH, "PLAIN") && x->sec[S_USER] != NULL &&
-	    x->sec[S_PASS] != NULL;
+	return strcasecmp(proto, "sasl_plaintext") == 0 && mech != NULL &&
+	    (strcasecmp(mech, "PLAIN") == 0 ||
+	    scram_mech_parse(mech, strlen(mech)) != SCRAM_UNKNOWN) &&
+	    x->sec.username != NULL && x->sec.password != NULL;
 }
 
 static int
@@ -1023,22 +910,14 @@ raw_ready(struct actx *x)
 	x->fd = -2;
 	if (!raw_usable(x)) {
 		cli_err(TOOL, "transactional-id ACLs need security.protocol "
-		    "PLAINTEXT or SASL_PLAINTEXT with sasl.mechanism PLAIN "
-		    "(librdkafka 2.0 cannot send them)");
+		    "PLAINTEXT or SASL_PLAINTEXT with sasl.mechanism PLAIN, "
+		    "SCRAM-SHA-256 or SCRAM-SHA-512 (librdkafka 2.0 cannot "
+		    "send them)");
 		return -1;
 	}
-	if ((x->fd = cli_raw_connect(x->bootstrap)) == -1) {
-		cli_err(TOOL, "cannot connect to bootstrap server %s",
-		    x->bootstrap);
+	if ((x->fd = cli_raw_open(TOOL, x->bootstrap, &x->sec)) == -1)
 		x->fd = -2;
-		return -1;
-	}
-	if (sec_is(x, S_PROTO, "sasl_plaintext") && raw_sasl_plain(x) != 0) {
-		close(x->fd);
-		x->fd = -2;
-		return -1;
-	}
-	return 0;
+	return x->fd >= 0 ? 0 : -1;
 }
 
 static void
@@ -1333,8 +1212,8 @@ tool_acls(int argc, char **argv)
 	x.bootstrap = o.bootstrap != NULL ? o.bootstrap :
 	    CLI_DEFAULT_BOOTSTRAP;
 	x.conf = rd_kafka_conf_new();
-	if (o.config != NULL && cli_props_load(TOOL, o.config, set_prop,
-	    &x) != 0)
+	if (o.config != NULL && cli_sec_load(TOOL, o.config, x.conf,
+	    &x.sec) != 0)
 		rc = CLI_FAIL;
 	else if (o.action == A_LIST)
 		rc = do_list(&x, &o);
@@ -1346,7 +1225,6 @@ tool_acls(int argc, char **argv)
 		cli_close(&x.c);
 	if (x.fd >= 0)
 		close(x.fd);
-	for (size_t i = 0; i < S_N; i++)
-		free(x.sec[i]);
+	cli_sec_clear(&x.sec);
 	return rc;
 }

@@ -46,6 +46,9 @@ static const char help[] =
     "  --alter                   change configs\n"
     "  --add-config K=V,K=[A,B]  configs to set\n"
     "  --delete-config K,K       configs to remove (back to default)\n"
+    "  --command-config FILE     client properties: security.protocol,\n"
+    "                            sasl.mechanism, sasl.jaas.config (PLAIN, "
+    "SCRAM)\n"
     "  --help                    print this help\n\n"
     "Users' SCRAM credentials (MECH: SCRAM-SHA-256 or SCRAM-SHA-512):\n"
     "  --alter --add-config 'MECH=[iterations=N,password=P],...'\n"
@@ -53,11 +56,13 @@ static const char help[] =
     "  --alter --delete-config MECH,...  remove\n"
     "  --describe [--entity-name NAME]   one user, or all users with "
     "credentials\n"
-    "Users go over a PLAINTEXT listener only (no --command-config).\n";
+    "Users go over a PLAINTEXT or SASL_PLAINTEXT listener (PLAIN, "
+    "SCRAM-SHA-256,\nSCRAM-SHA-512), not over SSL.\n";
 
 enum {
 	O_BOOTSTRAP = 256, O_TYPE, O_NAME, O_TOPIC, O_BROKER, O_USER,
-	O_DEFAULT, O_DESCRIBE, O_ALTER, O_ALL, O_ADD, O_DELETE, O_HELP
+	O_DEFAULT, O_DESCRIBE, O_ALTER, O_ALL, O_ADD, O_DELETE, O_CONFIG,
+	O_HELP
 };
 
 static const struct option longopts[] = {
@@ -73,6 +78,7 @@ static const struct option longopts[] = {
 	{ "all", no_argument, NULL, O_ALL },
 	{ "add-config", required_argument, NULL, O_ADD },
 	{ "delete-config", required_argument, NULL, O_DELETE },
+	{ "command-config", required_argument, NULL, O_CONFIG },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -82,7 +88,9 @@ struct kv {
 };
 
 struct copts {
-	const char	*bootstrap, *type, *name;
+	const char	*bootstrap, *type, *name, *config;
+	rd_kafka_conf_t	*conf;			/* of --command-config */
+	struct cli_sec	 sec;
 	bool		 describe, alter, all;
 	struct {
 		const char	*arg;
@@ -168,6 +176,9 @@ parse_one(void *arg, int c)
 		break;
 	case O_ALL:
 		o->all = true;
+		break;
+	case O_CONFIG:
+		o->config = optarg;
 		break;
 	case O_ADD:
 	case O_DELETE:
@@ -434,9 +445,8 @@ alter(struct cli *c, const struct copts *o)
 /* ---- users: SCRAM credentials (KIP-554) ----
  *
  * DescribeUserScramCredentials and AlterUserScramCredentials v0 over a
- * PLAINTEXT connection to the bootstrap server.  kafka-configs has no
- * --command-config here, so users cannot be reached over SSL or SASL
- * listeners.
+ * connection of our own to the bootstrap server: PLAINTEXT, or
+ * SASL_PLAINTEXT as --command-config says (cli_raw_open).
  */
 
 #define USERS_VERSION	0
@@ -451,10 +461,8 @@ users_rpc(const struct copts *o, int16_t key, const void *req, void *resp,
 	int fd, rc;
 
 	*buf = NULL;
-	if ((fd = cli_raw_connect(bs)) == -1) {
-		cli_err(TOOL, "cannot connect to bootstrap server %s", bs);
+	if ((fd = cli_raw_open(TOOL, bs, &o->sec)) == -1)
 		return -1;
-	}
 	rc = cli_raw_rpc(fd, key, USERS_VERSION, req, resp, a, buf);
 	close(fd);
 	if (rc != 0)
@@ -614,31 +622,48 @@ out:
 	return rc;
 }
 
+/* Topics and brokers: librdkafka's admin API. */
+static int
+configs_rk(struct copts *o)
+{
+	struct cli c;
+	int rc;
+
+	/* cli_open takes o->conf, whatever it returns */
+	rc = cli_open(&c, TOOL, o->bootstrap, RD_KAFKA_PRODUCER, o->conf);
+	o->conf = NULL;
+	if (rc != 0)
+		return CLI_FAIL;
+	if (o->alter)
+		rc = alter(&c, o);
+	else if (o->name == NULL && res_type(o) == RD_KAFKA_RESOURCE_TOPIC)
+		rc = describe_all_topics(&c, o);
+	else
+		rc = describe_one(&c, o, o->name != NULL ? o->name : "");
+	cli_close(&c);
+	return rc;
+}
+
 int
 tool_configs(int argc, char **argv)
 {
 	struct copts o;
-	struct cli c;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
 	rc = parse(&o, argc, argv);
+	if (rc == CLI_OK && o.config != NULL) {
+		o.conf = rd_kafka_conf_new();
+		if (cli_sec_load(TOOL, o.config, o.conf, &o.sec) != 0)
+			rc = CLI_FAIL;
+	}
 	if (rc == CLI_OK && is_users(&o))
 		rc = o.alter ? users_alter(&o) : users_describe(&o);
-	else if (rc == CLI_OK && cli_open(&c, TOOL, o.bootstrap,
-	    RD_KAFKA_PRODUCER, NULL) != 0)
-		rc = CLI_FAIL;
-	else if (rc == CLI_OK) {
-		if (o.alter)
-			rc = alter(&c, &o);
-		else if (o.name == NULL && res_type(&o) ==
-		    RD_KAFKA_RESOURCE_TOPIC)
-			rc = describe_all_topics(&c, &o);
-		else
-			rc = describe_one(&c, &o, o.name != NULL ? o.name :
-			    "");
-		cli_close(&c);
-	}
+	else if (rc == CLI_OK)
+		rc = configs_rk(&o);
+	if (o.conf != NULL)
+		rd_kafka_conf_destroy(o.conf);
+	cli_sec_clear(&o.sec);
 	for (size_t i = 0; i < o.nitems; i++)
 		free(o.items[i].key);
 	scram_edit_clear(&o.scram);

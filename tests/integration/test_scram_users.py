@@ -1,15 +1,22 @@
 """SCRAM users made at run time (KIP-554), as Kafka runbooks do it.
 
-A broker with PLAINTEXT and SASL_PLAINTEXT listeners, SCRAM-SHA-256 and
-SCRAM-SHA-512 enabled and no configured users:
+A broker with PLAINTEXT and SASL_PLAINTEXT listeners, PLAIN, SCRAM-SHA-256
+and SCRAM-SHA-512 enabled and one configured user (admin, for PLAIN):
 - kafka-configs.sh --alter --add-config 'SCRAM-SHA-256=[...],SCRAM-SHA-512=
   [...]' --entity-type users makes alice; --describe lists her mechanisms
   and iteration counts; kcat authenticates as alice with each mechanism and
   its password, and is refused with another password;
 - too few iterations and deleting a credential that does not exist are
   refused with Kafka's error codes; --delete-config removes one mechanism;
-- the credentials survive a restart (they are in the metadata log).
+- the credentials survive a restart (they are in the metadata log);
+- with --command-config, kafka-configs reaches the SASL_PLAINTEXT listener
+  itself: as a PLAIN admin it makes carol, and as alice over SCRAM-SHA-256
+  it lists the users; a wrong SCRAM password and security.protocol SSL are
+  refused with one error line each; topic configs go through librdkafka
+  with the same file.
 """
+
+import os
 
 import harness
 from harness import Broker
@@ -81,16 +88,68 @@ def check(b):
     kcat_ok(sp, "SCRAM-SHA-256", "alice-256", "scram-256b", 5)
 
 
+def props(name, mech, user, pw, proto="SASL_PLAINTEXT"):
+    module = "plain.PlainLoginModule" if mech == "PLAIN" else \
+        "scram.ScramLoginModule"
+    path = os.path.join(harness.mkdtemp("moldau-cc-"), name)
+    with open(path, "w") as f:
+        f.write("security.protocol=%s\nsasl.mechanism=%s\n"
+                "sasl.jaas.config=org.apache.kafka.common.security.%s "
+                "required username=\"%s\" password=\"%s\";\n" % (
+                    proto, mech, module, user, pw))
+    return path
+
+
+def check_command_config(b):
+    sasl_bs = port_of(b, "SASL_PLAINTEXT")
+    admin = props("admin.properties", "PLAIN", "admin", "admin-pw")
+    out, _ = configs(sasl_bs, "--command-config", admin, "--alter",
+                     "--add-config", "SCRAM-SHA-512=[password=carol-512]",
+                     "--entity-type", "users", "--entity-name", "carol")
+    assert "Completed updating config for user carol." in out, out
+    cp = kcat_sasl(sasl_bs, "SCRAM-SHA-512", "carol",
+                   "carol-512", ["-L", "-m", "5"], check=False)
+    assert cp.returncode == 0, cp.stderr[-400:]
+    # the SCRAM client of our own connection, as alice
+    alice = props("alice.properties", "SCRAM-SHA-256", "alice", "alice-256")
+    out, _ = configs(sasl_bs, "--command-config", alice, "--describe",
+                     "--entity-type", "users")
+    assert sorted(out.strip().splitlines()) == [
+        "SCRAM credential configs for user-principal 'alice' are "
+        "SCRAM-SHA-256=iterations=8192",
+        "SCRAM credential configs for user-principal 'carol' are "
+        "SCRAM-SHA-512=iterations=4096"], out
+    wrong = props("wrong.properties", "SCRAM-SHA-256", "alice", "nope")
+    out, err = configs(sasl_bs, "--command-config", wrong, "--describe",
+                       "--entity-type", "users", rc=1)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "authentication failed" in lines[0] and \
+        "SASL_AUTHENTICATION_FAILED" in lines[0], err
+    ssl = props("ssl.properties", "PLAIN", "admin", "admin-pw", "SSL")
+    out, err = configs(sasl_bs, "--command-config", ssl, "--describe",
+                       "--entity-type", "users", rc=1)
+    assert "PLAINTEXT and SASL_PLAINTEXT only" in err, err
+    # topics: librdkafka with the same file, over SASL
+    out, _ = configs(sasl_bs, "--command-config", alice, "--describe",
+                     "--entity-type", "topics", "--entity-name", "scram-256")
+    assert "scram-256" in out, out
+    harness.log("--command-config: carol made as the PLAIN admin; users "
+                "listed as alice over SCRAM-SHA-256; wrong password and "
+                "SSL refused; topic configs described over SASL")
+
+
 def test():
     # fixed ports: a restart comes back on them
     b = Broker(sets=[
         "broker.listeners=PLAINTEXT://127.0.0.1:%d,"
         "SASL_PLAINTEXT://127.0.0.1:%d" % (harness.free_port(),
                                            harness.free_port()),
-        "broker.sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512"],
+        "broker.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+        "broker.sasl.users=admin:admin-pw"],
         name="scram-users")
     with b:
         check(b)
+        check_command_config(b)
         b.restart()
         sp = port_of(b, "SASL_PLAINTEXT")
         kcat_ok(sp, "SCRAM-SHA-256", "alice-256", "scram-after", 5)

@@ -1,0 +1,323 @@
+/*
+ * --command-config: the client properties of Kafka's tools, for the
+ * librdkafka client of a tool and for the connection of our own that
+ * carries what librdkafka 2.0 has no API for (cli_raw.c).  That
+ * connection speaks PLAINTEXT, or SASL_PLAINTEXT with PLAIN,
+ * SCRAM-SHA-256 or SCRAM-SHA-512 (cli_scram.c does the SCRAM client).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+#include "kerr.h"
+#include "kproto.h"
+#include "kproto_gen.h"
+#include "xmalloc.h"
+
+#define SASL_VERSION	1	/* SaslHandshake and SaslAuthenticate */
+
+struct sec_load {
+	const char		*tool;
+	rd_kafka_conf_t		*conf;
+	struct cli_sec		*sec;
+};
+
+static void
+sec_keep(char **slot, const char *v)
+{
+	if (*slot != NULL)
+		OPENSSL_cleanse(*slot, strlen(*slot));
+	free(*slot);
+	*slot = xstrdup(v);
+}
+
+/* One property into librdkafka's conf, and into sec if it is ours. */
+static int
+sec_set(struct sec_load *l, const char *where, const char *k, const char *v)
+{
+	char err[256];
+
+	if (rd_kafka_conf_set(l->conf, k, v, err, sizeof(err)) !=
+	    RD_KAFKA_CONF_OK) {
+		cli_err(l->tool, "%s: %s", where, err);
+		return -1;
+	}
+	if (strcmp(k, "security.protocol") == 0)
+		sec_keep(&l->sec->protocol, v);
+	else if (strcmp(k, "sasl.mechanisms") == 0)
+		sec_keep(&l->sec->mechanism, v);
+	else if (strcmp(k, "sasl.username") == 0)
+		sec_keep(&l->sec->username, v);
+	else if (strcmp(k, "sasl.password") == 0)
+		sec_keep(&l->sec->password, v);
+	return 0;
+}
+
+/* sasl.jaas.config of the PLAIN and SCRAM login modules: "CLASS FLAG
+   username="u" password="p";" gives librdkafka's username and password. */
+static int
+sec_jaas(struct sec_load *l, const char *where, const char *v)
+{
+	size_t n = strcspn(v, " \t");
+	char *user = NULL, *pass = NULL;
+	int rc = -1;
+
+	if (n < 16 || (strncmp(v + n - 16, "PlainLoginModule", 16) != 0 &&
+	    strncmp(v + n - 16, "ScramLoginModule", 16) != 0))
+		cli_err(l->tool, "%s: sasl.jaas.config: login module %.*s is "
+		    "not supported (PLAIN and SCRAM are)", where, (int)n, v);
+	else if ((user = cli_jaas_opt(v + n, "username")) == NULL ||
+	    (pass = cli_jaas_opt(v + n, "password")) == NULL)
+		cli_err(l->tool, "%s: sasl.jaas.config: no username or "
+		    "password", where);
+	else if (sec_set(l, where, "sasl.username", user) == 0 &&
+	    sec_set(l, where, "sasl.password", pass) == 0)
+		rc = 0;
+	free(user);
+	if (pass != NULL)
+		OPENSSL_cleanse(pass, strlen(pass));
+	free(pass);
+	return rc;
+}
+
+static int
+sec_prop(void *arg, const char *where, const char *k, char *v)
+{
+	struct sec_load *l = arg;
+
+	if (strcmp(k, "sasl.jaas.config") == 0)
+		return sec_jaas(l, where, v);
+	if (strcmp(k, "sasl.mechanism") == 0)	/* Kafka's name */
+		return sec_set(l, where, "sasl.mechanisms", v);
+	if (strcmp(k, "security.protocol") == 0)
+		for (char *p = v; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+	return sec_set(l, where, k, v);
+}
+
+int
+cli_sec_load(const char *tool, const char *path, rd_kafka_conf_t *conf,
+    struct cli_sec *sec)
+{
+	struct sec_load l = { tool, conf, sec };
+
+	return cli_props_load(tool, path, sec_prop, &l);
+}
+
+void
+cli_sec_clear(struct cli_sec *sec)
+{
+	char **v[] = { &sec->protocol, &sec->mechanism, &sec->username,
+	    &sec->password };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		sec_keep(v[i], "");
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		free(*v[i]);
+		*v[i] = NULL;
+	}
+}
+
+static bool
+sec_is(const char *v, const char *want)
+{
+	return v != NULL && strcasecmp(v, want) == 0;
+}
+
+/* One SASL request on fd; -1 after an error line. */
+static int
+sasl_rpc(const char *tool, int fd, int16_t key, const void *q, void *p,
+    struct kp_arena *a, uint8_t **buf, const char *bootstrap)
+{
+	if (cli_raw_rpc(fd, key, SASL_VERSION, q, p, a, buf) == 0)
+		return 0;
+	cli_err(tool, "%s from %s (%s)", *buf == NULL ? "no answer" :
+	    "malformed response", bootstrap, kp_msg_get(key)->name);
+	return -1;
+}
+
+/* SaslHandshake for mech; -1 after an error line. */
+static int
+sasl_handshake(const char *tool, int fd, const char *mech,
+    const char *bootstrap)
+{
+	struct kp_sasl_handshake_request q;
+	struct kp_sasl_handshake_response p;
+	struct kp_arena a = { NULL };
+	uint8_t *buf = NULL;
+	int rc;
+
+	kp_init(&kp_sasl_handshake_request_desc, &q);
+	q.mechanism = kstr_c(mech);
+	rc = sasl_rpc(tool, fd, KP_API_SASL_HANDSHAKE, &q, &p, &a, &buf,
+	    bootstrap);
+	if (rc == 0 && p.error_code != 0) {
+		char list[256] = "";
+		size_t at = 0;
+
+		for (int32_t i = 0; i < p.mechanisms.n && at < sizeof(list);
+		    i++)
+			at += (size_t)snprintf(list + at, sizeof(list) - at,
+			    "%s%.*s", i > 0 ? ", " : "",
+			    (int)p.mechanisms.v[i].len, p.mechanisms.v[i].p);
+		cli_err(tool, "SASL mechanism %s: %s (the broker enables: %s)",
+		    mech, kerr_name(p.error_code), list);
+		rc = -1;
+	}
+	kp_arena_clear(&a);
+	free(buf);
+	return rc;
+}
+
+/*
+ * One SaslAuthenticate round: send tok, the server's bytes into *out
+ * (caller frees; NUL-terminated, length *outlen); -1 after an error line.
+ */
+static int
+sasl_round(const char *tool, int fd, const char *tok, size_t len,
+    char **out, size_t *outlen, const char *bootstrap)
+{
+	struct kp_sasl_authenticate_request q;
+	struct kp_sasl_authenticate_response p;
+	struct kp_arena a = { NULL };
+	uint8_t *buf = NULL;
+	int rc;
+
+	kp_init(&kp_sasl_authenticate_request_desc, &q);
+	q.auth_bytes.p = (const uint8_t *)tok;
+	q.auth_bytes.len = (int32_t)len;
+	rc = sasl_rpc(tool, fd, KP_API_SASL_AUTHENTICATE, &q, &p, &a, &buf,
+	    bootstrap);
+	if (rc == 0 && p.error_code != 0) {
+		if (p.error_message.len > 0)
+			cli_err(tool, "authentication failed: %s: %.*s",
+			    kerr_name(p.error_code), (int)p.error_message.len,
+			    p.error_message.p);
+		else
+			cli_err(tool, "authentication failed: %s",
+			    kerr_name(p.error_code));
+		rc = -1;
+	}
+	if (rc == 0 && out != NULL) {
+		size_t n = p.auth_bytes.len > 0 ? (size_t)p.auth_bytes.len : 0;
+
+		*out = xmalloc(n + 1);
+		if (n > 0)
+			memcpy(*out, p.auth_bytes.p, n);
+		(*out)[n] = '\0';
+		*outlen = n;
+	}
+	kp_arena_clear(&a);
+	free(buf);
+	return rc;
+}
+
+static int
+sasl_plain(const char *tool, int fd, const struct cli_sec *sec,
+    const char *bootstrap)
+{
+	size_t ul = strlen(sec->username), pl = strlen(sec->password);
+	char *tok = xcalloc(1, ul + pl + 2);
+	int rc;
+
+	/* authzid (none), user and password, a NUL before each of these */
+	memcpy(tok + 1, sec->username, ul);
+	memcpy(tok + ul + 2, sec->password, pl);
+	rc = sasl_round(tool, fd, tok, ul + pl + 2, NULL, NULL, bootstrap);
+	OPENSSL_cleanse(tok, ul + pl + 2);
+	free(tok);
+	return rc;
+}
+
+static int
+sasl_scram(const char *tool, int fd, int8_t mech, const struct cli_sec *sec,
+    const char *bootstrap)
+{
+	struct scram_client sc;
+	char *first, *final = NULL, *in = NULL, err[256];
+	size_t inlen = 0;
+	int rc = -1;
+
+	memset(&sc, 0, sizeof(sc));
+	if ((first = scram_client_first(&sc, mech, sec->username,
+	    sec->password, NULL)) == NULL) {
+		cli_err(tool, "cannot start the %s exchange",
+		    scram_mech_name(mech));
+		goto out;
+	}
+	if (sasl_round(tool, fd, first, strlen(first), &in, &inlen,
+	    bootstrap) != 0)
+		goto out;
+	if ((final = scram_client_final(&sc, in, inlen, err, sizeof(err))) ==
+	    NULL) {
+		cli_err(tool, "%s: %s", scram_mech_name(mech), err);
+		goto out;
+	}
+	free(in);
+	in = NULL;
+	if (sasl_round(tool, fd, final, strlen(final), &in, &inlen,
+	    bootstrap) != 0)
+		goto out;
+	if (scram_client_verify(&sc, in, inlen, err, sizeof(err)) != 0) {
+		cli_err(tool, "%s: %s", scram_mech_name(mech), err);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(first);
+	if (final != NULL)
+		OPENSSL_cleanse(final, strlen(final));
+	free(final);
+	free(in);
+	scram_client_clear(&sc);
+	return rc;
+}
+
+int
+cli_raw_open(const char *tool, const char *bootstrap,
+    const struct cli_sec *sec)
+{
+	const char *proto = sec != NULL && sec->protocol != NULL ?
+	    sec->protocol : "plaintext";
+	const char *mech = sec != NULL && sec->mechanism != NULL ?
+	    sec->mechanism : "GSSAPI";
+	int8_t scram = scram_mech_parse(mech, strlen(mech));
+	bool sasl = sec_is(proto, "sasl_plaintext");
+	int fd;
+
+	if (!sec_is(proto, "plaintext") && !sasl) {
+		cli_err(tool, "security.protocol %s: this request goes over "
+		    "our own connection, which speaks PLAINTEXT and "
+		    "SASL_PLAINTEXT only", proto);
+		return -1;
+	}
+	if (sasl && !sec_is(mech, "PLAIN") && scram == SCRAM_UNKNOWN) {
+		cli_err(tool, "sasl.mechanism %s: PLAIN, SCRAM-SHA-256 and "
+		    "SCRAM-SHA-512 are supported", mech);
+		return -1;
+	}
+	if (sasl && (sec->username == NULL || sec->password == NULL)) {
+		cli_err(tool, "SASL needs a username and password "
+		    "(sasl.jaas.config)");
+		return -1;
+	}
+	if ((fd = cli_raw_connect(bootstrap)) == -1) {
+		cli_err(tool, "cannot connect to bootstrap server %s",
+		    bootstrap);
+		return -1;
+	}
+	if (sasl && (sasl_handshake(tool, fd, sec_is(mech, "PLAIN") ?
+	    "PLAIN" : scram_mech_name(scram), bootstrap) != 0 ||
+	    (scram == SCRAM_UNKNOWN ? sasl_plain(tool, fd, sec, bootstrap) :
+	    sasl_scram(tool, fd, scram, sec, bootstrap)) != 0)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
