@@ -29,11 +29,18 @@ struct sec_load {
 };
 
 static void
-sec_keep(char **slot, const char *v)
+sec_wipe(char **slot)
 {
 	if (*slot != NULL)
 		OPENSSL_cleanse(*slot, strlen(*slot));
 	free(*slot);
+	*slot = NULL;
+}
+
+static void
+sec_keep(char **slot, const char *v)
+{
+	sec_wipe(slot);
 	*slot = xstrdup(v);
 }
 
@@ -117,11 +124,7 @@ cli_sec_clear(struct cli_sec *sec)
 	    &sec->password };
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		sec_keep(v[i], "");
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		free(*v[i]);
-		*v[i] = NULL;
-	}
+		sec_wipe(v[i]);
 }
 
 static bool

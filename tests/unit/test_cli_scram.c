@@ -292,14 +292,24 @@ test_cred_make(void **state)
 
 /* The client-final for msg, given as a malloc'd copy of exactly its len
    bytes so that ASan catches a read past them. */
+/* len bytes of msg in a buffer of exactly that size (a read past it is
+   ASan's to see). */
+static char *
+exact_copy(const char *msg, size_t len)
+{
+	char *copy = malloc(len > 0 ? len : 1);
+
+	assert_non_null(copy);
+	memcpy(copy, msg, len);
+	return copy;
+}
+
 static char *
 final_of(struct scram_client *sc, const char *msg, size_t len, char *err,
     size_t errsz)
 {
-	char *copy = malloc(len > 0 ? len : 1), *out;
+	char *copy = exact_copy(msg, len), *out;
 
-	assert_non_null(copy);
-	memcpy(copy, msg, len);
 	out = scram_client_final(sc, copy, len, err, errsz);
 	free(copy);
 	return out;
@@ -309,11 +319,9 @@ static int
 verify_len(struct scram_client *sc, const char *msg, size_t len, char *err,
     size_t errsz)
 {
-	char *copy = malloc(len > 0 ? len : 1);
+	char *copy = exact_copy(msg, len);
 	int rc;
 
-	assert_non_null(copy);
-	memcpy(copy, msg, len);
 	rc = scram_client_verify(sc, copy, len, err, errsz);
 	free(copy);
 	return rc;
