@@ -93,12 +93,26 @@ rd_kafka_event_t *cli_describe_configs(struct cli *, rd_kafka_ResourceType_t,
 
 /* ---- cli_raw.c: requests librdkafka 2.0 has no API for ---- */
 struct kp_struct;
+struct cli_raw;		/* a blocking connection of our own */
+
+/* TLS of our own connection (from --command-config). */
+struct cli_tls {
+	const char	*ca;		/* PEM CAs; NULL: the system's */
+	const char	*cert, *key;	/* PEM client certificate and key */
+	bool		 check_host;	/* the name in the certificate */
+};
+
 /* A blocking connection to the first host:port of bootstrap (10 s
-   timeouts); -1 on failure. */
-int	cli_raw_connect(const char *bootstrap);
-/* Send one request (correlation id 1) on fd; the response frame after
-   its size (caller frees), NULL on failure. */
-uint8_t	*cli_raw_call(int fd, int16_t key, int16_t ver,
+   timeouts), plaintext for now; NULL on failure. */
+struct cli_raw *cli_raw_connect(const char *bootstrap);
+/* Make r a TLS connection to bootstrap's first host (verified against t's
+   CAs); -1 with a one-line reason in err. */
+int	cli_raw_start_tls(struct cli_raw *r, const char *bootstrap,
+	    const struct cli_tls *t, char *err, size_t errsz);
+void	cli_raw_close(struct cli_raw *);
+/* Send one request (correlation id 1); the response frame after its size
+   (caller frees), NULL on failure. */
+uint8_t	*cli_raw_call(struct cli_raw *, int16_t key, int16_t ver,
 	    const struct kp_struct *, const void *msg, size_t *len);
 
 /*
@@ -108,8 +122,8 @@ uint8_t	*cli_raw_call(int fd, int16_t key, int16_t ver,
  * caller frees *buf and clears a, also after a failure.
  */
 struct kp_arena;
-int	cli_raw_rpc(int fd, int16_t key, int16_t ver, const void *req,
-	    void *resp, struct kp_arena *a, uint8_t **buf);
+int	cli_raw_rpc(struct cli_raw *, int16_t key, int16_t ver,
+	    const void *req, void *resp, struct kp_arena *a, uint8_t **buf);
 
 /* Kafka's text form of the topic's id; -1 when unknown. */
 int	cli_topic_id(struct cli *, const char *topic, char *, size_t);
@@ -220,6 +234,8 @@ struct cli_sec {
 	char	*protocol;	/* security.protocol (lower case); NULL: plain */
 	char	*mechanism;	/* sasl.mechanism */
 	char	*username, *password;
+	char	*ca, *cert, *key;	/* ssl.{ca,certificate,key}.location */
+	char	*endpoint_id;	/* ssl.endpoint.identification.algorithm */
 };
 
 /*
@@ -233,11 +249,11 @@ int	cli_sec_load(const char *tool, const char *path, rd_kafka_conf_t *,
 /* Wipe and free. */
 void	cli_sec_clear(struct cli_sec *);
 /*
- * Our own connection to the first bootstrap server, authenticated as sec
- * says (NULL: PLAINTEXT): PLAINTEXT, or SASL_PLAINTEXT with PLAIN,
- * SCRAM-SHA-256 or SCRAM-SHA-512.  The fd, or -1 after an error line.
+ * Our own connection to the first bootstrap server, as sec says (NULL:
+ * PLAINTEXT): PLAINTEXT, SSL, or SASL_PLAINTEXT and SASL_SSL with PLAIN,
+ * SCRAM-SHA-256 or SCRAM-SHA-512.  NULL after an error line.
  */
-int	cli_raw_open(const char *tool, const char *bootstrap,
+struct cli_raw *cli_raw_open(const char *tool, const char *bootstrap,
 	    const struct cli_sec *);
 
 /* ---- the tools ---- */

@@ -222,7 +222,8 @@ struct actx {
 	struct cli	 c;
 	bool		 open;
 	bool		 noted;		/* rk_describe() warned */
-	int		 fd;		/* -1 not yet, -2 failed */
+	struct cli_raw	*raw;		/* NULL: not yet */
+	bool		 raw_failed;	/* said why already */
 	struct cli_sec	 sec;		/* what --command-config says */
 	char		 lasterr[512];
 };
@@ -877,7 +878,7 @@ static int
 raw_rpc(struct actx *x, int16_t key, const void *q, void *p, uint8_t **buf,
     struct kp_arena *ar)
 {
-	if (cli_raw_rpc(x->fd, key, RAW_VERSION, q, p, ar, buf) == 0)
+	if (cli_raw_rpc(x->raw, key, RAW_VERSION, q, p, ar, buf) == 0)
 		return 0;
 	if (*buf == NULL)
 		cli_err(TOOL, "no answer from %s", x->bootstrap);
@@ -892,9 +893,11 @@ raw_usable(const struct actx *x)
 {
 	const char *proto = x->sec.protocol, *mech = x->sec.mechanism;
 
-	if (proto == NULL || strcasecmp(proto, "plaintext") == 0)
+	if (proto == NULL || strcasecmp(proto, "plaintext") == 0 ||
+	    strcasecmp(proto, "ssl") == 0)
 		return true;
-	return strcasecmp(proto, "sasl_plaintext") == 0 && mech != NULL &&
+	return (strcasecmp(proto, "sasl_plaintext") == 0 ||
+	    strcasecmp(proto, "sasl_ssl") == 0) && mech != NULL &&
 	    (strcasecmp(mech, "PLAIN") == 0 ||
 	    scram_mech_parse(mech, strlen(mech)) != SCRAM_UNKNOWN) &&
 	    x->sec.username != NULL && x->sec.password != NULL;
@@ -903,21 +906,21 @@ raw_usable(const struct actx *x)
 static int
 raw_ready(struct actx *x)
 {
-	if (x->fd >= 0)
+	if (x->raw != NULL)
 		return 0;
-	if (x->fd == -2)
-		return -1;	/* failed already, said why */
-	x->fd = -2;
+	if (x->raw_failed)
+		return -1;	/* said why already */
+	x->raw_failed = true;
 	if (!raw_usable(x)) {
-		cli_err(TOOL, "transactional-id ACLs need security.protocol "
-		    "PLAINTEXT or SASL_PLAINTEXT with sasl.mechanism PLAIN, "
-		    "SCRAM-SHA-256 or SCRAM-SHA-512 (librdkafka 2.0 cannot "
-		    "send them)");
+		cli_err(TOOL, "transactional-id ACLs need SASL mechanism "
+		    "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 when SASL is used "
+		    "(librdkafka 2.0 cannot send them)");
 		return -1;
 	}
-	if ((x->fd = cli_raw_open(TOOL, x->bootstrap, &x->sec)) == -1)
-		x->fd = -2;
-	return x->fd >= 0 ? 0 : -1;
+	if ((x->raw = cli_raw_open(TOOL, x->bootstrap, &x->sec)) == NULL)
+		return -1;
+	x->raw_failed = false;
+	return 0;
 }
 
 static void
@@ -1208,7 +1211,6 @@ tool_acls(int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc;
 	memset(&x, 0, sizeof(x));
-	x.fd = -1;
 	x.bootstrap = o.bootstrap != NULL ? o.bootstrap :
 	    CLI_DEFAULT_BOOTSTRAP;
 	x.conf = rd_kafka_conf_new();
@@ -1223,8 +1225,7 @@ tool_acls(int argc, char **argv)
 		rd_kafka_conf_destroy(x.conf);
 	if (x.open)
 		cli_close(&x.c);
-	if (x.fd >= 0)
-		close(x.fd);
+	cli_raw_close(x.raw);
 	cli_sec_clear(&x.sec);
 	return rc;
 }

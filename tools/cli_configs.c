@@ -56,8 +56,9 @@ static const char help[] =
     "  --alter --delete-config MECH,...  remove\n"
     "  --describe [--entity-name NAME]   one user, or all users with "
     "credentials\n"
-    "Users go over a PLAINTEXT or SASL_PLAINTEXT listener (PLAIN, "
-    "SCRAM-SHA-256,\nSCRAM-SHA-512), not over SSL.\n";
+    "With --command-config, users go over SSL and SASL (PLAIN, "
+    "SCRAM-SHA-256,\nSCRAM-SHA-512) too; TLS takes ssl.ca.location, "
+    "ssl.certificate.location\nand ssl.key.location (PEM files).\n";
 
 enum {
 	O_BOOTSTRAP = 256, O_TYPE, O_NAME, O_TOPIC, O_BROKER, O_USER,
@@ -445,8 +446,8 @@ alter(struct cli *c, const struct copts *o)
 /* ---- users: SCRAM credentials (KIP-554) ----
  *
  * DescribeUserScramCredentials and AlterUserScramCredentials v0 over a
- * connection of our own to the bootstrap server: PLAINTEXT, or
- * SASL_PLAINTEXT as --command-config says (cli_raw_open).
+ * connection of our own to the bootstrap server, secured as
+ * --command-config says (cli_raw_open).
  */
 
 #define USERS_VERSION	0
@@ -458,13 +459,14 @@ users_rpc(const struct copts *o, int16_t key, const void *req, void *resp,
 {
 	const char *bs = o->bootstrap != NULL ? o->bootstrap :
 	    CLI_DEFAULT_BOOTSTRAP;
-	int fd, rc;
+	struct cli_raw *raw;
+	int rc;
 
 	*buf = NULL;
-	if ((fd = cli_raw_open(TOOL, bs, &o->sec)) == -1)
+	if ((raw = cli_raw_open(TOOL, bs, &o->sec)) == NULL)
 		return -1;
-	rc = cli_raw_rpc(fd, key, USERS_VERSION, req, resp, a, buf);
-	close(fd);
+	rc = cli_raw_rpc(raw, key, USERS_VERSION, req, resp, a, buf);
+	cli_raw_close(raw);
 	if (rc != 0)
 		cli_err(TOOL, "%s from %s (%s)", *buf == NULL ? "no answer" :
 		    "malformed response", bs, kp_msg_get(key)->name);

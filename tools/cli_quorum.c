@@ -68,16 +68,17 @@ quorum_call(const char *host, int32_t port, int16_t key, int16_t ver,
     const void *req, void *resp, struct kp_arena *a, uint8_t **buf)
 {
 	char addr[300];
-	int fd, rc;
+	struct cli_raw *raw;
+	int rc;
 
 	snprintf(addr, sizeof(addr), "%s:%" PRId32, host, port);
-	if ((fd = cli_raw_connect(addr)) < 0) {
+	if ((raw = cli_raw_connect(addr)) == NULL) {
 		*buf = NULL;
 		return -1;
 	}
 	kp_init(kp_msg_get(key)->resp, resp);
-	rc = cli_raw_rpc(fd, key, ver, req, resp, a, buf);
-	close(fd);
+	rc = cli_raw_rpc(raw, key, ver, req, resp, a, buf);
+	cli_raw_close(raw);
 	if (rc != 0) {
 		free(*buf);
 		*buf = NULL;

@@ -1,19 +1,28 @@
 /*
  * What librdkafka 2.0 has no API for, asked with the project's own codec
- * over a blocking connection to the bootstrap server: topic ids (Metadata
- * v12), and any request and response of the codec (cli_raw_rpc).
+ * over a blocking connection to the bootstrap server (plaintext or TLS):
+ * topic ids (Metadata v12), and any request and response of the codec
+ * (cli_raw_rpc).
  */
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "cli.h"
 #include "kproto.h"
 #include "kproto_gen.h"
+#include "xmalloc.h"
 
 #define RAW_METADATA_VERSION	12
 #define RAW_MAX_FRAME		(64 * 1024 * 1024)
@@ -39,23 +48,48 @@ uuid_text(const struct kuuid *u, char out[23])
 	out[o] = '\0';
 }
 
-int
+struct cli_raw {
+	int	 fd;
+	SSL_CTX	*ctx;
+	SSL	*ssl;		/* NULL: plaintext */
+};
+
+/* The host and port of the first "host:port" of bootstrap ([v6] too). */
+static bool
+raw_host(const char *bootstrap, char *host, size_t hlen, char *port,
+    size_t plen)
+{
+	char buf[300], *colon;
+
+	snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(bootstrap, ","),
+	    bootstrap);
+	if ((colon = strrchr(buf, ':')) == NULL)
+		return false;
+	*colon = '\0';
+	snprintf(port, plen, "%s", colon + 1);
+	if (buf[0] == '[' && colon > buf + 1 && colon[-1] == ']') {
+		colon[-1] = '\0';
+		snprintf(host, hlen, "%s", buf + 1);
+	} else
+		snprintf(host, hlen, "%s", buf);
+	return true;
+}
+
+struct cli_raw *
 cli_raw_connect(const char *bootstrap)
 {
-	char host[256], *colon;
+	char host[300], port[32];
 	struct addrinfo hints, *ai, *a;
 	struct timeval tv = { RAW_TIMEOUT_S, 0 };
+	struct cli_raw *r;
 	int fd = -1;
 
-	snprintf(host, sizeof(host), "%.*s", (int)strcspn(bootstrap, ","),
-	    bootstrap);
-	if ((colon = strrchr(host, ':')) == NULL)
-		return -1;
-	*colon = '\0';
+	if (!raw_host(bootstrap, host, sizeof(host), port, sizeof(port)))
+		return NULL;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
-		return -1;
+	if (getaddrinfo(host, port, &hints, &ai) != 0)
+		return NULL;
 	for (a = ai; a != NULL && fd == -1; a = a->ai_next) {
 		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, 0);
 		if (fd == -1)
@@ -68,17 +102,127 @@ cli_raw_connect(const char *bootstrap)
 		}
 	}
 	freeaddrinfo(ai);
-	return fd;
+	if (fd == -1)
+		return NULL;
+	r = xcalloc(1, sizeof(*r));
+	r->fd = fd;
+	return r;
+}
+
+/* "what: the first OpenSSL error" into err. */
+static void
+raw_ssl_err(char *err, size_t errsz, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char buf[256];
+
+	if (e != 0) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		snprintf(err, errsz, "%s: %s", what, buf);
+	} else
+		snprintf(err, errsz, "%s", what);
+	ERR_clear_error();
+}
+
+/*
+ * The name the server's certificate must carry: an IP address is matched
+ * against its IP addresses, a host name against its DNS names (and sent as
+ * SNI, which may not carry an address).
+ */
+static int
+raw_name(SSL *ssl, const char *host, bool check)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	bool ip = inet_pton(AF_INET, host, &a4) == 1 ||
+	    inet_pton(AF_INET6, host, &a6) == 1;
+
+	if (!ip && SSL_set_tlsext_host_name(ssl, host) != 1)
+		return -1;
+	if (!check)
+		return 0;
+	if (ip)
+		return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+		    host) == 1 ? 0 : -1;
+	return SSL_set1_host(ssl, host) == 1 ? 0 : -1;
+}
+
+int
+cli_raw_start_tls(struct cli_raw *r, const char *bootstrap,
+    const struct cli_tls *t, char *err, size_t errsz)
+{
+	char host[300], port[32];
+	long verify;
+
+	if (!raw_host(bootstrap, host, sizeof(host), port, sizeof(port))) {
+		snprintf(err, errsz, "bad bootstrap server %s", bootstrap);
+		return -1;
+	}
+	if ((r->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(r->ctx, TLS1_2_VERSION) != 1) {
+		raw_ssl_err(err, errsz, "TLS");
+		return -1;
+	}
+	if ((t->ca != NULL ? SSL_CTX_load_verify_locations(r->ctx, t->ca,
+	    NULL) : SSL_CTX_set_default_verify_paths(r->ctx)) != 1) {
+		raw_ssl_err(err, errsz, t->ca != NULL ? t->ca :
+		    "the system's CA certificates");
+		return -1;
+	}
+	if (t->cert != NULL && (SSL_CTX_use_certificate_chain_file(r->ctx,
+	    t->cert) != 1 || SSL_CTX_use_PrivateKey_file(r->ctx,
+	    t->key != NULL ? t->key : t->cert, SSL_FILETYPE_PEM) != 1)) {
+		raw_ssl_err(err, errsz, t->cert);
+		return -1;
+	}
+	SSL_CTX_set_verify(r->ctx, SSL_VERIFY_PEER, NULL);
+	if ((r->ssl = SSL_new(r->ctx)) == NULL ||
+	    SSL_set_fd(r->ssl, r->fd) != 1 || raw_name(r->ssl, host,
+	    t->check_host) != 0) {
+		raw_ssl_err(err, errsz, "TLS");
+		return -1;
+	}
+	if (SSL_connect(r->ssl) != 1) {
+		verify = SSL_get_verify_result(r->ssl);
+		if (verify != X509_V_OK)
+			snprintf(err, errsz, "TLS handshake with %s: %s", host,
+			    X509_verify_cert_error_string(verify));
+		else
+			raw_ssl_err(err, errsz, "TLS handshake");
+		return -1;
+	}
+	return 0;
+}
+
+void
+cli_raw_close(struct cli_raw *r)
+{
+	if (r == NULL)
+		return;
+	if (r->ssl != NULL) {
+		(void)SSL_shutdown(r->ssl);
+		SSL_free(r->ssl);
+	}
+	SSL_CTX_free(r->ctx);
+	close(r->fd);
+	free(r);
 }
 
 static int
-io_full(int fd, void *p, size_t len, bool wr)
+io_full(struct cli_raw *r, void *p, size_t len, bool wr)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = wr ? write(fd, (uint8_t *)p + done, len - done) :
-		    read(fd, (uint8_t *)p + done, len - done);
+		uint8_t *at = (uint8_t *)p + done;
+		size_t want = len - done > INT_MAX ? INT_MAX : len - done;
+		ssize_t n;
+
+		if (r->ssl != NULL)
+			n = wr ? SSL_write(r->ssl, at, (int)want) :
+			    SSL_read(r->ssl, at, (int)want);
+		else
+			n = wr ? write(r->fd, at, want) : read(r->fd, at, want);
 		if (n <= 0)
 			return -1;
 		done += (size_t)n;
@@ -88,7 +232,7 @@ io_full(int fd, void *p, size_t len, bool wr)
 
 /* Send one request, return the response body (caller frees). */
 uint8_t *
-cli_raw_call(int fd, int16_t key, int16_t ver, const struct kp_struct *d,
+cli_raw_call(struct cli_raw *r, int16_t key, int16_t ver, const struct kp_struct *d,
     const void *msg, size_t *len)
 {
 	const struct kp_msg *m = kp_msg_get(key);
@@ -102,14 +246,14 @@ cli_raw_call(int fd, int16_t key, int16_t ver, const struct kp_struct *d,
 	kp_req_hdr_encode(&w, &h);
 	kp_encode(&w, d, ver, kp_flexible(m, ver), msg);
 	wbuf_patch_i32(&w, mark, (int32_t)(w.len - 4));
-	if (w.err != 0 || io_full(fd, w.data, w.len, true) != 0 ||
-	    io_full(fd, szb, 4, false) != 0)
+	if (w.err != 0 || io_full(r, w.data, w.len, true) != 0 ||
+	    io_full(r, szb, 4, false) != 0)
 		goto out;
 	sz = (uint32_t)szb[0] << 24 | (uint32_t)szb[1] << 16 |
 	    (uint32_t)szb[2] << 8 | szb[3];
 	if (sz < 4 || sz > RAW_MAX_FRAME || (resp = malloc(sz)) == NULL)
 		goto out;
-	if (io_full(fd, resp, sz, false) != 0) {
+	if (io_full(r, resp, sz, false) != 0) {
 		free(resp);
 		resp = NULL;
 		goto out;
@@ -121,7 +265,7 @@ out:
 }
 
 int
-cli_raw_rpc(int fd, int16_t key, int16_t ver, const void *req, void *resp,
+cli_raw_rpc(struct cli_raw *c, int16_t key, int16_t ver, const void *req, void *resp,
     struct kp_arena *a, uint8_t **buf)
 {
 	const struct kp_msg *m = kp_msg_get(key);
@@ -130,7 +274,7 @@ cli_raw_rpc(int fd, int16_t key, int16_t ver, const void *req, void *resp,
 	size_t len = 0;
 	struct rd r;
 
-	if ((*buf = cli_raw_call(fd, key, ver, m->req, req, &len)) == NULL)
+	if ((*buf = cli_raw_call(c, key, ver, m->req, req, &len)) == NULL)
 		return -1;
 	rd_init(&r, *buf, len);
 	rd_i32(&r, &corr);
@@ -153,16 +297,17 @@ load_ids(struct cli *c)
 	size_t len = 0;
 	int32_t corr;
 	uint32_t ntags;
-	int fd = cli_raw_connect(c->bootstrap), rc = -1;
+	struct cli_raw *raw = cli_raw_connect(c->bootstrap);
+	int rc = -1;
 
 	c->ids_loaded = true;
-	if (fd == -1)
+	if (raw == NULL)
 		return -1;
 	kp_init(&kp_metadata_request_desc, &req);
 	req.topics.n = -1;
-	buf = cli_raw_call(fd, KP_API_METADATA, RAW_METADATA_VERSION,
+	buf = cli_raw_call(raw, KP_API_METADATA, RAW_METADATA_VERSION,
 	    &kp_metadata_request_desc, &req, &len);
-	close(fd);
+	cli_raw_close(raw);
 	if (buf == NULL)
 		return -1;
 	rd_init(&r, buf, len);

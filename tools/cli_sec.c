@@ -2,8 +2,10 @@
  * --command-config: the client properties of Kafka's tools, for the
  * librdkafka client of a tool and for the connection of our own that
  * carries what librdkafka 2.0 has no API for (cli_raw.c).  That
- * connection speaks PLAINTEXT, or SASL_PLAINTEXT with PLAIN,
- * SCRAM-SHA-256 or SCRAM-SHA-512 (cli_scram.c does the SCRAM client).
+ * connection speaks PLAINTEXT or SSL, with SASL PLAIN, SCRAM-SHA-256 or
+ * SCRAM-SHA-512 on top (cli_scram.c does the SCRAM client).  TLS takes
+ * librdkafka's PEM settings: ssl.ca.location, ssl.certificate.location,
+ * ssl.key.location, ssl.endpoint.identification.algorithm.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -63,6 +65,14 @@ sec_set(struct sec_load *l, const char *where, const char *k, const char *v)
 		sec_keep(&l->sec->username, v);
 	else if (strcmp(k, "sasl.password") == 0)
 		sec_keep(&l->sec->password, v);
+	else if (strcmp(k, "ssl.ca.location") == 0)
+		sec_keep(&l->sec->ca, v);
+	else if (strcmp(k, "ssl.certificate.location") == 0)
+		sec_keep(&l->sec->cert, v);
+	else if (strcmp(k, "ssl.key.location") == 0)
+		sec_keep(&l->sec->key, v);
+	else if (strcmp(k, "ssl.endpoint.identification.algorithm") == 0)
+		sec_keep(&l->sec->endpoint_id, v);
 	return 0;
 }
 
@@ -121,7 +131,8 @@ void
 cli_sec_clear(struct cli_sec *sec)
 {
 	char **v[] = { &sec->protocol, &sec->mechanism, &sec->username,
-	    &sec->password };
+	    &sec->password, &sec->ca, &sec->cert, &sec->key,
+	    &sec->endpoint_id };
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		sec_wipe(v[i]);
@@ -133,12 +144,12 @@ sec_is(const char *v, const char *want)
 	return v != NULL && strcasecmp(v, want) == 0;
 }
 
-/* One SASL request on fd; -1 after an error line. */
+/* One SASL request on raw; -1 after an error line. */
 static int
-sasl_rpc(const char *tool, int fd, int16_t key, const void *q, void *p,
-    struct kp_arena *a, uint8_t **buf, const char *bootstrap)
+sasl_rpc(const char *tool, struct cli_raw *raw, int16_t key, const void *q,
+    void *p, struct kp_arena *a, uint8_t **buf, const char *bootstrap)
 {
-	if (cli_raw_rpc(fd, key, SASL_VERSION, q, p, a, buf) == 0)
+	if (cli_raw_rpc(raw, key, SASL_VERSION, q, p, a, buf) == 0)
 		return 0;
 	cli_err(tool, "%s from %s (%s)", *buf == NULL ? "no answer" :
 	    "malformed response", bootstrap, kp_msg_get(key)->name);
@@ -147,7 +158,7 @@ sasl_rpc(const char *tool, int fd, int16_t key, const void *q, void *p,
 
 /* SaslHandshake for mech; -1 after an error line. */
 static int
-sasl_handshake(const char *tool, int fd, const char *mech,
+sasl_handshake(const char *tool, struct cli_raw *raw, const char *mech,
     const char *bootstrap)
 {
 	struct kp_sasl_handshake_request q;
@@ -158,7 +169,7 @@ sasl_handshake(const char *tool, int fd, const char *mech,
 
 	kp_init(&kp_sasl_handshake_request_desc, &q);
 	q.mechanism = kstr_c(mech);
-	rc = sasl_rpc(tool, fd, KP_API_SASL_HANDSHAKE, &q, &p, &a, &buf,
+	rc = sasl_rpc(tool, raw, KP_API_SASL_HANDSHAKE, &q, &p, &a, &buf,
 	    bootstrap);
 	if (rc == 0 && p.error_code != 0) {
 		char list[256] = "";
@@ -183,8 +194,8 @@ sasl_handshake(const char *tool, int fd, const char *mech,
  * (caller frees; NUL-terminated, length *outlen); -1 after an error line.
  */
 static int
-sasl_round(const char *tool, int fd, const char *tok, size_t len,
-    char **out, size_t *outlen, const char *bootstrap)
+sasl_round(const char *tool, struct cli_raw *raw, const char *tok,
+    size_t len, char **out, size_t *outlen, const char *bootstrap)
 {
 	struct kp_sasl_authenticate_request q;
 	struct kp_sasl_authenticate_response p;
@@ -195,7 +206,7 @@ sasl_round(const char *tool, int fd, const char *tok, size_t len,
 	kp_init(&kp_sasl_authenticate_request_desc, &q);
 	q.auth_bytes.p = (const uint8_t *)tok;
 	q.auth_bytes.len = (int32_t)len;
-	rc = sasl_rpc(tool, fd, KP_API_SASL_AUTHENTICATE, &q, &p, &a, &buf,
+	rc = sasl_rpc(tool, raw, KP_API_SASL_AUTHENTICATE, &q, &p, &a, &buf,
 	    bootstrap);
 	if (rc == 0 && p.error_code != 0) {
 		if (p.error_message.len > 0)
@@ -222,8 +233,8 @@ sasl_round(const char *tool, int fd, const char *tok, size_t len,
 }
 
 static int
-sasl_plain(const char *tool, int fd, const struct cli_sec *sec,
-    const char *bootstrap)
+sasl_plain(const char *tool, struct cli_raw *raw,
+    const struct cli_sec *sec, const char *bootstrap)
 {
 	size_t ul = strlen(sec->username), pl = strlen(sec->password);
 	char *tok = xcalloc(1, ul + pl + 2);
@@ -232,15 +243,15 @@ sasl_plain(const char *tool, int fd, const struct cli_sec *sec,
 	/* authzid (none), user and password, a NUL before each of these */
 	memcpy(tok + 1, sec->username, ul);
 	memcpy(tok + ul + 2, sec->password, pl);
-	rc = sasl_round(tool, fd, tok, ul + pl + 2, NULL, NULL, bootstrap);
+	rc = sasl_round(tool, raw, tok, ul + pl + 2, NULL, NULL, bootstrap);
 	OPENSSL_cleanse(tok, ul + pl + 2);
 	free(tok);
 	return rc;
 }
 
 static int
-sasl_scram(const char *tool, int fd, int8_t mech, const struct cli_sec *sec,
-    const char *bootstrap)
+sasl_scram(const char *tool, struct cli_raw *raw, int8_t mech,
+    const struct cli_sec *sec, const char *bootstrap)
 {
 	struct scram_client sc;
 	char *first, *final = NULL, *in = NULL, err[256];
@@ -254,7 +265,7 @@ sasl_scram(const char *tool, int fd, int8_t mech, const struct cli_sec *sec,
 		    scram_mech_name(mech));
 		goto out;
 	}
-	if (sasl_round(tool, fd, first, strlen(first), &in, &inlen,
+	if (sasl_round(tool, raw, first, strlen(first), &in, &inlen,
 	    bootstrap) != 0)
 		goto out;
 	if ((final = scram_client_final(&sc, in, inlen, err, sizeof(err))) ==
@@ -264,7 +275,7 @@ sasl_scram(const char *tool, int fd, int8_t mech, const struct cli_sec *sec,
 	}
 	free(in);
 	in = NULL;
-	if (sasl_round(tool, fd, final, strlen(final), &in, &inlen,
+	if (sasl_round(tool, raw, final, strlen(final), &in, &inlen,
 	    bootstrap) != 0)
 		goto out;
 	if (scram_client_verify(&sc, in, inlen, err, sizeof(err)) != 0) {
@@ -282,7 +293,7 @@ out:
 	return rc;
 }
 
-int
+struct cli_raw *
 cli_raw_open(const char *tool, const char *bootstrap,
     const struct cli_sec *sec)
 {
@@ -291,36 +302,51 @@ cli_raw_open(const char *tool, const char *bootstrap,
 	const char *mech = sec != NULL && sec->mechanism != NULL ?
 	    sec->mechanism : "GSSAPI";
 	int8_t scram = scram_mech_parse(mech, strlen(mech));
-	bool sasl = sec_is(proto, "sasl_plaintext");
-	int fd;
+	bool sasl = sec_is(proto, "sasl_plaintext") ||
+	    sec_is(proto, "sasl_ssl");
+	bool tls = sec_is(proto, "ssl") || sec_is(proto, "sasl_ssl");
+	struct cli_raw *raw;
+	char err[512];
 
-	if (!sec_is(proto, "plaintext") && !sasl) {
-		cli_err(tool, "security.protocol %s: this request goes over "
-		    "our own connection, which speaks PLAINTEXT and "
-		    "SASL_PLAINTEXT only", proto);
-		return -1;
+	if (!sec_is(proto, "plaintext") && !sasl && !tls) {
+		cli_err(tool, "security.protocol %s: want PLAINTEXT, SSL, "
+		    "SASL_PLAINTEXT or SASL_SSL", proto);
+		return NULL;
 	}
 	if (sasl && !sec_is(mech, "PLAIN") && scram == SCRAM_UNKNOWN) {
 		cli_err(tool, "sasl.mechanism %s: PLAIN, SCRAM-SHA-256 and "
 		    "SCRAM-SHA-512 are supported", mech);
-		return -1;
+		return NULL;
 	}
 	if (sasl && (sec->username == NULL || sec->password == NULL)) {
 		cli_err(tool, "SASL needs a username and password "
 		    "(sasl.jaas.config)");
-		return -1;
+		return NULL;
 	}
-	if ((fd = cli_raw_connect(bootstrap)) == -1) {
+	if ((raw = cli_raw_connect(bootstrap)) == NULL) {
 		cli_err(tool, "cannot connect to bootstrap server %s",
 		    bootstrap);
-		return -1;
+		return NULL;
 	}
-	if (sasl && (sasl_handshake(tool, fd, sec_is(mech, "PLAIN") ?
+	if (tls) {
+		/* librdkafka's default is https: check the name */
+		struct cli_tls t = { sec->ca, sec->cert, sec->key,
+		    sec->endpoint_id == NULL ||
+		    strcasecmp(sec->endpoint_id, "none") != 0 };
+
+		if (cli_raw_start_tls(raw, bootstrap, &t, err,
+		    sizeof(err)) != 0) {
+			cli_err(tool, "%s", err);
+			cli_raw_close(raw);
+			return NULL;
+		}
+	}
+	if (sasl && (sasl_handshake(tool, raw, sec_is(mech, "PLAIN") ?
 	    "PLAIN" : scram_mech_name(scram), bootstrap) != 0 ||
-	    (scram == SCRAM_UNKNOWN ? sasl_plain(tool, fd, sec, bootstrap) :
-	    sasl_scram(tool, fd, scram, sec, bootstrap)) != 0)) {
-		close(fd);
-		return -1;
+	    (scram == SCRAM_UNKNOWN ? sasl_plain(tool, raw, sec, bootstrap) :
+	    sasl_scram(tool, raw, scram, sec, bootstrap)) != 0)) {
+		cli_raw_close(raw);
+		return NULL;
 	}
-	return fd;
+	return raw;
 }

@@ -11,9 +11,9 @@ and SCRAM-SHA-512 enabled and one configured user (admin, for PLAIN):
 - the credentials survive a restart (they are in the metadata log);
 - with --command-config, kafka-configs reaches the SASL_PLAINTEXT listener
   itself: as a PLAIN admin it makes carol, and as alice over SCRAM-SHA-256
-  it lists the users; a wrong SCRAM password and security.protocol SSL are
-  refused with one error line each; topic configs go through librdkafka
-  with the same file.
+  it lists the users, and over SASL_SSL with the broker's CA; a wrong SCRAM
+  password and a CA that did not sign the broker are refused with one error
+  line each; topic configs go through librdkafka with the same file.
 """
 
 import os
@@ -22,6 +22,7 @@ import harness
 from harness import Broker
 from test_cli import run
 from test_sasl import kcat_sasl, port_of
+from test_tls import make_certs
 
 USERS = ["--entity-type", "users", "--entity-name", "alice"]
 
@@ -88,19 +89,19 @@ def check(b):
     kcat_ok(sp, "SCRAM-SHA-256", "alice-256", "scram-256b", 5)
 
 
-def props(name, mech, user, pw, proto="SASL_PLAINTEXT"):
+def props(name, mech, user, pw, proto="SASL_PLAINTEXT", extra=""):
     module = "plain.PlainLoginModule" if mech == "PLAIN" else \
         "scram.ScramLoginModule"
     path = os.path.join(harness.mkdtemp("moldau-cc-"), name)
     with open(path, "w") as f:
         f.write("security.protocol=%s\nsasl.mechanism=%s\n"
                 "sasl.jaas.config=org.apache.kafka.common.security.%s "
-                "required username=\"%s\" password=\"%s\";\n" % (
-                    proto, mech, module, user, pw))
+                "required username=\"%s\" password=\"%s\";\n%s" % (
+                    proto, mech, module, user, pw, extra))
     return path
 
 
-def check_command_config(b):
+def check_command_config(b, certs):
     sasl_bs = port_of(b, "SASL_PLAINTEXT")
     admin = props("admin.properties", "PLAIN", "admin", "admin-pw")
     out, _ = configs(sasl_bs, "--command-config", admin, "--alter",
@@ -125,31 +126,46 @@ def check_command_config(b):
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1 and "authentication failed" in lines[0] and \
         "SASL_AUTHENTICATION_FAILED" in lines[0], err
-    ssl = props("ssl.properties", "PLAIN", "admin", "admin-pw", "SSL")
-    out, err = configs(sasl_bs, "--command-config", ssl, "--describe",
+    # SASL_SSL: the CA that signed the broker's certificate, then another
+    ssl_bs = port_of(b, "SASL_SSL")
+    tls = props("tls.properties", "SCRAM-SHA-512", "carol", "carol-512",
+                "SASL_SSL", "ssl.ca.location=%s\n" % certs("ca.pem"))
+    out, _ = configs(ssl_bs, "--command-config", tls, "--describe",
+                     "--entity-type", "users", "--entity-name", "carol")
+    assert out.strip() == ("SCRAM credential configs for user-principal "
+                           "'carol' are SCRAM-SHA-512=iterations=4096"), out
+    other = props("other.properties", "SCRAM-SHA-512", "carol",
+                  "carol-512", "SASL_SSL",
+                  "ssl.ca.location=%s\n" % certs("other-ca.pem"))
+    out, err = configs(ssl_bs, "--command-config", other, "--describe",
                        "--entity-type", "users", rc=1)
-    assert "PLAINTEXT and SASL_PLAINTEXT only" in err, err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "TLS handshake" in lines[0] and \
+        "certificate" in lines[0], err
     # topics: librdkafka with the same file, over SASL
     out, _ = configs(sasl_bs, "--command-config", alice, "--describe",
                      "--entity-type", "topics", "--entity-name", "scram-256")
     assert "scram-256" in out, out
     harness.log("--command-config: carol made as the PLAIN admin; users "
-                "listed as alice over SCRAM-SHA-256; wrong password and "
-                "SSL refused; topic configs described over SASL")
+                "listed as alice over SCRAM-SHA-256 and as carol over "
+                "SASL_SSL; a wrong password and a CA that did not sign "
+                "the broker refused; topic configs described over SASL")
 
 
 def test():
+    certs = make_certs(harness.mkdtemp("moldau-scram-tls-"))
     # fixed ports: a restart comes back on them
     b = Broker(sets=[
         "broker.listeners=PLAINTEXT://127.0.0.1:%d,"
-        "SASL_PLAINTEXT://127.0.0.1:%d" % (harness.free_port(),
-                                           harness.free_port()),
+        "SASL_PLAINTEXT://127.0.0.1:%d,SASL_SSL://127.0.0.1:%d" % (
+            harness.free_port(), harness.free_port(), harness.free_port()),
+        "broker.ssl.keystore.location=" + certs("server.pem"),
         "broker.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
         "broker.sasl.users=admin:admin-pw"],
         name="scram-users")
     with b:
         check(b)
-        check_command_config(b)
+        check_command_config(b, certs)
         b.restart()
         sp = port_of(b, "SASL_PLAINTEXT")
         kcat_ok(sp, "SCRAM-SHA-256", "alice-256", "scram-after", 5)
