@@ -8,6 +8,7 @@
  * ssl.key.location, ssl.endpoint.identification.algorithm.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,22 @@ struct sec_load {
 	const char		*tool;
 	rd_kafka_conf_t		*conf;
 	struct cli_sec		*sec;
+};
+
+/* The properties our own connection needs too (librdkafka's names). */
+static const struct {
+	const char	*key;
+	size_t		 off;
+} sec_keys[] = {
+	{ "security.protocol", offsetof(struct cli_sec, protocol) },
+	{ "sasl.mechanisms", offsetof(struct cli_sec, mechanism) },
+	{ "sasl.username", offsetof(struct cli_sec, username) },
+	{ "sasl.password", offsetof(struct cli_sec, password) },
+	{ "ssl.ca.location", offsetof(struct cli_sec, ca) },
+	{ "ssl.certificate.location", offsetof(struct cli_sec, cert) },
+	{ "ssl.key.location", offsetof(struct cli_sec, key) },
+	{ "ssl.endpoint.identification.algorithm",
+	    offsetof(struct cli_sec, endpoint_id) },
 };
 
 static void
@@ -57,22 +74,9 @@ sec_set(struct sec_load *l, const char *where, const char *k, const char *v)
 		cli_err(l->tool, "%s: %s", where, err);
 		return -1;
 	}
-	if (strcmp(k, "security.protocol") == 0)
-		sec_keep(&l->sec->protocol, v);
-	else if (strcmp(k, "sasl.mechanisms") == 0)
-		sec_keep(&l->sec->mechanism, v);
-	else if (strcmp(k, "sasl.username") == 0)
-		sec_keep(&l->sec->username, v);
-	else if (strcmp(k, "sasl.password") == 0)
-		sec_keep(&l->sec->password, v);
-	else if (strcmp(k, "ssl.ca.location") == 0)
-		sec_keep(&l->sec->ca, v);
-	else if (strcmp(k, "ssl.certificate.location") == 0)
-		sec_keep(&l->sec->cert, v);
-	else if (strcmp(k, "ssl.key.location") == 0)
-		sec_keep(&l->sec->key, v);
-	else if (strcmp(k, "ssl.endpoint.identification.algorithm") == 0)
-		sec_keep(&l->sec->endpoint_id, v);
+	for (size_t i = 0; i < sizeof(sec_keys) / sizeof(sec_keys[0]); i++)
+		if (strcmp(k, sec_keys[i].key) == 0)
+			sec_keep((char **)((char *)l->sec + sec_keys[i].off), v);
 	return 0;
 }
 
@@ -130,12 +134,8 @@ cli_sec_load(const char *tool, const char *path, rd_kafka_conf_t *conf,
 void
 cli_sec_clear(struct cli_sec *sec)
 {
-	char **v[] = { &sec->protocol, &sec->mechanism, &sec->username,
-	    &sec->password, &sec->ca, &sec->cert, &sec->key,
-	    &sec->endpoint_id };
-
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		sec_wipe(v[i]);
+	for (size_t i = 0; i < sizeof(sec_keys) / sizeof(sec_keys[0]); i++)
+		sec_wipe((char **)((char *)sec + sec_keys[i].off));
 }
 
 static bool
