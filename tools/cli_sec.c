@@ -5,7 +5,8 @@
  * connection speaks PLAINTEXT or SSL, with SASL PLAIN, SCRAM-SHA-256 or
  * SCRAM-SHA-512 on top (cli_scram.c does the SCRAM client).  TLS takes
  * librdkafka's PEM settings: ssl.ca.location, ssl.certificate.location,
- * ssl.key.location, ssl.endpoint.identification.algorithm.
+ * ssl.key.location, ssl.endpoint.identification.algorithm; Kafka's
+ * ssl.truststore.location is taken when its type is PEM.
  */
 #include <ctype.h>
 #include <stddef.h>
@@ -29,6 +30,8 @@ struct sec_load {
 	const char		*tool;
 	rd_kafka_conf_t		*conf;
 	struct cli_sec		*sec;
+	char			*trust, *trust_type;	/* Kafka's truststore */
+	char			 trust_where[300];
 };
 
 /* The properties our own connection needs too (librdkafka's names). */
@@ -112,6 +115,18 @@ sec_prop(void *arg, const char *where, const char *k, char *v)
 {
 	struct sec_load *l = arg;
 
+	/* Kafka's truststore: resolved at the end (the type may follow) */
+	if (strcmp(k, "ssl.truststore.location") == 0) {
+		sec_keep(&l->trust, v);
+		snprintf(l->trust_where, sizeof(l->trust_where), "%s", where);
+		return 0;
+	}
+	if (strcmp(k, "ssl.truststore.type") == 0) {
+		sec_keep(&l->trust_type, v);
+		return 0;
+	}
+	if (strcmp(k, "ssl.truststore.password") == 0)
+		return 0;	/* a PEM truststore has none */
 	if (strcmp(k, "sasl.jaas.config") == 0)
 		return sec_jaas(l, where, v);
 	if (strcmp(k, "sasl.mechanism") == 0)	/* Kafka's name */
@@ -122,13 +137,41 @@ sec_prop(void *arg, const char *where, const char *k, char *v)
 	return sec_set(l, where, k, v);
 }
 
+/*
+ * Kafka's ssl.truststore.location: a PEM truststore is librdkafka's
+ * ssl.ca.location; JKS (Kafka's default type) and PKCS12 cannot be read.
+ */
+static int
+sec_truststore(struct sec_load *l)
+{
+	const char *type = l->trust_type != NULL ? l->trust_type : "JKS";
+
+	if (l->trust == NULL)
+		return 0;
+	if (strcasecmp(type, "PEM") != 0) {
+		cli_err(l->tool, "%s: ssl.truststore.type %s%s is not "
+		    "supported: give the CA certificates as a PEM file "
+		    "(ssl.truststore.type=PEM, or ssl.ca.location)",
+		    l->trust_where, type, l->trust_type == NULL ?
+		    " (the default)" : "");
+		return -1;
+	}
+	return sec_set(l, l->trust_where, "ssl.ca.location", l->trust);
+}
+
 int
 cli_sec_load(const char *tool, const char *path, rd_kafka_conf_t *conf,
     struct cli_sec *sec)
 {
-	struct sec_load l = { tool, conf, sec };
+	struct sec_load l = { tool, conf, sec, NULL, NULL, "" };
+	int rc;
 
-	return cli_props_load(tool, path, sec_prop, &l);
+	rc = cli_props_load(tool, path, sec_prop, &l);
+	if (rc == 0)
+		rc = sec_truststore(&l);
+	sec_wipe(&l.trust);
+	sec_wipe(&l.trust_type);
+	return rc;
 }
 
 void

@@ -134,6 +134,21 @@ def check_command_config(b, certs):
                      "--entity-type", "users", "--entity-name", "carol")
     assert out.strip() == ("SCRAM credential configs for user-principal "
                            "'carol' are SCRAM-SHA-512=iterations=4096"), out
+    # Kafka's names for a PEM truststore; a JKS one is refused plainly
+    kafka = props("kafka.properties", "SCRAM-SHA-512", "carol", "carol-512",
+                  "SASL_SSL", "ssl.truststore.location=%s\n"
+                  "ssl.truststore.type=PEM\n" % certs("ca.pem"))
+    out, _ = configs(ssl_bs, "--command-config", kafka, "--describe",
+                     "--entity-type", "users", "--entity-name", "carol")
+    assert "'carol' are SCRAM-SHA-512" in out, out
+    jks = props("jks.properties", "SCRAM-SHA-512", "carol", "carol-512",
+                "SASL_SSL", "ssl.truststore.location=/etc/x.jks\n"
+                "ssl.truststore.password=changeit\n")
+    out, err = configs(ssl_bs, "--command-config", jks, "--describe",
+                       "--entity-type", "users", rc=1)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "JKS (the default) is not supported" in \
+        lines[0] and "jks.properties:" in lines[0], err
     other = props("other.properties", "SCRAM-SHA-512", "carol",
                   "carol-512", "SASL_SSL",
                   "ssl.ca.location=%s\n" % certs("other-ca.pem"))
@@ -148,8 +163,10 @@ def check_command_config(b, certs):
     assert "scram-256" in out, out
     harness.log("--command-config: carol made as the PLAIN admin; users "
                 "listed as alice over SCRAM-SHA-256 and as carol over "
-                "SASL_SSL; a wrong password and a CA that did not sign "
-                "the broker refused; topic configs described over SASL")
+                "SASL_SSL (ssl.ca.location, and Kafka's PEM truststore); "
+                "a wrong password, a JKS truststore and a CA that did not "
+                "sign the broker refused; topic configs described over "
+                "SASL")
 
 
 def test():
