@@ -28,6 +28,24 @@ struct bad {
 	const char	*err;
 };
 
+/* Each value is refused by parse, with an error naming what is wrong. */
+static void
+check_refused(const struct bad *bad, size_t n,
+    int (*parse)(struct scram_edit *, const char *, char *, size_t))
+{
+	for (size_t i = 0; i < n; i++) {
+		struct scram_edit e = { 0 };
+		char err[256] = "";
+
+		if (parse(&e, bad[i].arg, err, sizeof(err)) == 0)
+			fail_msg("'%s' accepted", bad[i].arg);
+		if (strstr(err, bad[i].err) == NULL)
+			fail_msg("'%s': error '%s' lacks '%s'", bad[i].arg,
+			    err, bad[i].err);
+		scram_edit_clear(&e);
+	}
+}
+
 static void
 test_mech_names(void **state)
 {
@@ -125,17 +143,7 @@ test_add_errors(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < NELEM(bad); i++) {
-		struct scram_edit e = { 0 };
-		char err[256] = "";
-
-		if (scram_parse_add(&e, bad[i].arg, err, sizeof(err)) == 0)
-			fail_msg("'%s' accepted", bad[i].arg);
-		if (strstr(err, bad[i].err) == NULL)
-			fail_msg("'%s': error '%s' lacks '%s'", bad[i].arg,
-			    err, bad[i].err);
-		scram_edit_clear(&e);
-	}
+	check_refused(bad, NELEM(bad), scram_parse_add);
 }
 
 static void
@@ -173,17 +181,7 @@ test_delete_errors(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < NELEM(bad); i++) {
-		struct scram_edit e = { 0 };
-		char err[256] = "";
-
-		if (scram_parse_delete(&e, bad[i].arg, err, sizeof(err)) == 0)
-			fail_msg("'%s' accepted", bad[i].arg);
-		if (strstr(err, bad[i].err) == NULL)
-			fail_msg("'%s': error '%s' lacks '%s'", bad[i].arg,
-			    err, bad[i].err);
-		scram_edit_clear(&e);
-	}
+	check_refused(bad, NELEM(bad), scram_parse_delete);
 }
 
 /* Both options together; one mechanism may not be in both. */
